@@ -1,0 +1,65 @@
+import type { Price } from "../core/pricing.js";
+import type { ResolvedModel } from "./registry.js";
+
+/** The catalog package and version the prices come from, shown in reports. */
+export const CATALOG_NAME = "@pydantic/genai-prices";
+
+type CatalogModule = typeof import("@pydantic/genai-prices");
+let catalog: Promise<CatalogModule> | undefined;
+
+// Loaded on first use: 800 KB of price data must not slow the server's start.
+function loadCatalog(): Promise<CatalogModule> {
+  catalog ??= import("@pydantic/genai-prices");
+  return catalog;
+}
+
+function baseRate(rate: unknown): number | undefined {
+  if (typeof rate === "number") return rate;
+  if (rate && typeof rate === "object" && "base" in rate && typeof rate.base === "number") return rate.base;
+  return undefined;
+}
+
+/**
+ * The model's price: the config override when present, else the catalog's base (non-tiered)
+ * rates, else null. OpenAI-compatible endpoints (Ollama, vLLM...) have no catalog price.
+ */
+export async function priceOf(model: ResolvedModel): Promise<Price | null> {
+  if (model.priceOverride) return model.priceOverride;
+  if (model.provider === "openai-compatible") return null;
+  const { calcPrice } = await loadCatalog();
+  let found: ReturnType<CatalogModule["calcPrice"]>;
+  try {
+    found = calcPrice({ input_tokens: 0, output_tokens: 0 }, model.model, { providerId: model.provider });
+  } catch {
+    return null;
+  }
+  if (!found) return null;
+  const prices = found.model_price as Record<string, unknown>;
+  const input = baseRate(prices.input_mtok);
+  const output = baseRate(prices.output_mtok);
+  if (input === undefined || output === undefined) return null;
+  const cacheRead = baseRate(prices.cache_read_mtok);
+  const cacheWrite = baseRate(prices.cache_write_mtok);
+  return {
+    input_per_mtok: input,
+    output_per_mtok: output,
+    ...(cacheRead !== undefined ? { cache_read_per_mtok: cacheRead } : {}),
+    ...(cacheWrite !== undefined ? { cache_write_per_mtok: cacheWrite } : {}),
+  };
+}
+
+/** The catalog's version, e.g. "@pydantic/genai-prices 0.1.8". */
+export async function catalogVersion(): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  const { dirname, join } = await import("node:path");
+  const { fileURLToPath } = await import("node:url");
+  try {
+    const entry = fileURLToPath(import.meta.resolve("@pydantic/genai-prices"));
+    const pkg = JSON.parse(await readFile(join(dirname(entry), "..", "package.json"), "utf8")) as {
+      version: string;
+    };
+    return `${CATALOG_NAME} ${pkg.version}`;
+  } catch {
+    return CATALOG_NAME;
+  }
+}

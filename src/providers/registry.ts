@@ -1,0 +1,79 @@
+import { UserError } from "../core/errors.js";
+import type { Price } from "../core/pricing.js";
+import type { Config, ModelConfig, ProviderName } from "./config.js";
+
+/** A model ready to be called or priced: the alias resolved against config and built-ins. */
+export interface ResolvedModel {
+  /** The alias it was asked for by, or the model id when none. */
+  alias: string;
+  provider: ProviderName;
+  /** The provider's model id. */
+  model: string;
+  baseURL?: string;
+  /** Env var the key is read from. */
+  apiKeyEnv: string;
+  /** From the config; when absent the catalog is consulted (see catalog.ts). */
+  priceOverride?: Price;
+}
+
+export const BUILTIN_MODELS: Record<string, ModelConfig> = {
+  haiku: { provider: "anthropic", model: "claude-haiku-4-5" },
+  sonnet: { provider: "anthropic", model: "claude-sonnet-4-5" },
+  opus: { provider: "anthropic", model: "claude-opus-4-5" },
+  "gpt-4o-mini": { provider: "openai", model: "gpt-4o-mini" },
+  "gpt-4.1-mini": { provider: "openai", model: "gpt-4.1-mini" },
+  "gpt-5-mini": { provider: "openai", model: "gpt-5-mini" },
+};
+
+export const DEFAULT_EXECUTOR = "haiku";
+export const DEFAULT_PLANNER = "sonnet";
+
+function defaultKeyEnv(provider: ProviderName): string {
+  if (provider === "anthropic") return "ANTHROPIC_API_KEY";
+  if (provider === "openai") return "OPENAI_API_KEY";
+  return "OPENAI_API_KEY";
+}
+
+function fromConfig(alias: string, m: ModelConfig): ResolvedModel {
+  return {
+    alias,
+    provider: m.provider,
+    model: m.model,
+    ...(m.base_url ? { baseURL: m.base_url } : {}),
+    apiKeyEnv: m.api_key_env ?? defaultKeyEnv(m.provider),
+    ...(m.price ? { priceOverride: m.price } : {}),
+  };
+}
+
+/**
+ * Resolve an alias (config first, then built-ins) or a bare provider model id (`claude-*` is
+ * Anthropic, `gpt-*` / `o<digit>*` is OpenAI; a configured model with that id also matches).
+ */
+export function resolveModel(config: Config, name: string, field = "model"): ResolvedModel {
+  const configured = config.models?.[name];
+  if (configured) return fromConfig(name, configured);
+  const builtin = BUILTIN_MODELS[name];
+  if (builtin) return fromConfig(name, builtin);
+  for (const [alias, m] of Object.entries(config.models ?? {})) {
+    if (m.model === name) return fromConfig(alias, m);
+  }
+  for (const [alias, m] of Object.entries(BUILTIN_MODELS)) {
+    if (m.model === name) return fromConfig(alias, m);
+  }
+  if (/^claude-/.test(name)) return fromConfig(name, { provider: "anthropic", model: name });
+  if (/^(gpt-|o\d)/.test(name)) return fromConfig(name, { provider: "openai", model: name });
+  const known = [...Object.keys(config.models ?? {}), ...Object.keys(BUILTIN_MODELS)];
+  throw new UserError(
+    `${field} "${name}" is not a known model; use one of ${known.join(", ")} or add it under "models" in delegate.config.json.`,
+    field,
+  );
+}
+
+export function executorModel(config: Config, requested?: string): ResolvedModel {
+  if (requested) return resolveModel(config, requested);
+  return resolveModel(config, config.defaults?.executor ?? DEFAULT_EXECUTOR, "defaults.executor");
+}
+
+export function plannerModel(config: Config): ResolvedModel {
+  return resolveModel(config, config.defaults?.planner ?? DEFAULT_PLANNER, "defaults.planner");
+}
