@@ -1,0 +1,212 @@
+import type { LintIssue, MiniTaskSpec } from "./mini-task.js";
+import { parseLines } from "./mini-task.js";
+
+/** What the store found on disk for one listed path (lint itself does no I/O). */
+export interface FileFact {
+  /** Why the path is refused (outside the workspace, protected...), if it is. */
+  refused?: string;
+  exists: boolean;
+  isFile?: boolean;
+  lineCount?: number;
+}
+
+export interface LintFacts {
+  read: FileFact[];
+  modify: FileFact[];
+  /** Estimated executor prompt size of one turn, for the 2,000–5,000 sweet spot. */
+  promptTokens: number;
+  /** Ids of tasks that exist, for depends_on. */
+  knownTaskIds: Set<string>;
+}
+
+export const CONTEXT_MAX_WORDS = 100;
+export const SWEET_SPOT = { min: 2000, max: 5000 } as const;
+export const WHOLE_FILE_MAX_LINES = 300;
+
+const VAGUE = [
+  "appropriately",
+  "etc.",
+  "etc",
+  "as needed",
+  "and so on",
+  "similar",
+  "as necessary",
+  "if needed",
+];
+
+// Imperative verbs a step usually starts with. A step starting elsewhere is likely a description, not an instruction.
+const VERBS = new Set(
+  (
+    "add adjust append apply assert build call change check collapse combine compute configure convert copy " +
+    "create declare define delete deprecate document drop emit enable disable ensure export extend extract fix " +
+    "format generate guard handle implement import include increase decrease initialise initialize inline insert " +
+    "introduce keep list load log make map mark merge migrate move normalize normalise parse pass port prefix " +
+    "print raise read record reduce refactor register remove rename reorder replace restore return reuse run " +
+    "save set sort split store strip substitute swap throw trim type update upgrade use validate verify wrap " +
+    "write annotate bump cache catch clamp clear close collect compare compose connect construct count decode " +
+    "encode escape expose fill filter find flatten forward hoist inject invoke join limit lower memoize mock " +
+    "open override pad pin populate propagate quote re-export rebuild recompute redirect reject release rename " +
+    "repeat require reset resolve retry rewrite route schedule select send serialize show simplify skip " +
+    "specify start stop stub subscribe test toggle track translate unwrap upsert wire yield give put take " +
+    "accept allow attach branch cap change clone commit derive dispatch display edit extend fetch hide hook " +
+    "index lift lock narrow note omit pull push queue reach reindex relax remove shorten sanitize slice spread " +
+    "then finally first next also do not don't never only in at for on after before inside within if when"
+  ).split(/\s+/),
+);
+
+function words(text: string): number {
+  return text.trim().split(/\s+/).filter(Boolean).length;
+}
+
+/** Shell patterns that write to the tree; validation should observe, not change. */
+const MODIFYING = [
+  /\bsed\s+(-[a-zA-Z]*i|--in-place)/,
+  /(^|[^>&0-9])>>?\s*(?!\/dev\/null|&)[^\s|&;]+/,
+  /\b(rm|mv|cp|touch|mkdir|rmdir|chmod|chown|ln|tee|truncate)\s/,
+  /\bgit\s+(add|commit|checkout|reset|stash|apply|am|merge|rebase|clean|restore|switch|push|pull|rm|mv)\b/,
+  /\b(npm|pnpm|yarn|bun)\s+(i|install|add|remove|uninstall|update|ci)\b/,
+  /\bpip\s+install\b/,
+  /--fix\b|--write\b|\bprettier\s+(-w|--write)|\bgofmt\s+-w|\bblack\s+(?!--check)/,
+];
+
+export function modifiesFiles(command: string): boolean {
+  return MODIFYING.some((re) => re.test(command));
+}
+
+/**
+ * The workflow's lint rules (DESIGN "Lint"). Errors block storing the task; warnings are advice.
+ * Pure: everything it needs from disk arrives in `facts`.
+ */
+export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] {
+  const out: LintIssue[] = [];
+  const error = (field: string, message: string) => out.push({ level: "error", field, message });
+  const warn = (field: string, message: string) => out.push({ level: "warning", field, message });
+
+  if (spec.validation.length === 0)
+    error("validation", "validation is empty; add at least one command that proves the task is done.");
+  if (spec.acceptance_criteria.length === 0)
+    error(
+      "acceptance_criteria",
+      "acceptance_criteria is empty; add what must be true when the task is done.",
+    );
+
+  const ctxWords = words(spec.context ?? "");
+  if (ctxWords > CONTEXT_MAX_WORDS)
+    error("context", `context has ${ctxWords} words; cut it to ${CONTEXT_MAX_WORDS} or fewer.`);
+
+  for (const [i, f] of spec.files_to_read.entries()) {
+    const field = `files_to_read[${i}]`;
+    const fact = facts.read[i];
+    if (!fact) continue;
+    if (fact.refused) {
+      error(`${field}.path`, fact.refused);
+      continue;
+    }
+    if (!fact.exists) {
+      error(`${field}.path`, `${f.path} does not exist; fix the path or drop the entry.`);
+      continue;
+    }
+    if (fact.isFile === false) {
+      error(`${field}.path`, `${f.path} is not a file; list files, not directories.`);
+      continue;
+    }
+    if (f.lines) {
+      const r = parseLines(f.lines)!;
+      if (r.start < 1 || r.end < r.start)
+        error(
+          `${field}.lines`,
+          `${field}.lines ${f.lines} is not a range; write START-END with 1 ≤ START ≤ END.`,
+        );
+      else if (fact.lineCount !== undefined && r.end > fact.lineCount)
+        error(
+          `${field}.lines`,
+          `${field}.lines ${f.lines} is beyond the end of ${f.path} (${fact.lineCount} lines); use a range within 1-${fact.lineCount}.`,
+        );
+    } else if (fact.lineCount !== undefined && fact.lineCount > WHOLE_FILE_MAX_LINES) {
+      warn(
+        `${field}.lines`,
+        `${f.path} has ${fact.lineCount} lines and no range; give lines START-END to keep context small.`,
+      );
+    }
+  }
+  if (spec.files_to_read.length > 2)
+    warn(
+      "files_to_read",
+      `${spec.files_to_read.length} files to read; more than 2 usually means the task is not atomic.`,
+    );
+
+  const seen = new Set<string>();
+  for (const [i, f] of spec.files_to_modify.entries()) {
+    const field = `files_to_modify[${i}].path`;
+    const fact = facts.modify[i];
+    if (seen.has(f.path)) error(field, `${f.path} is listed twice in files_to_modify; list it once.`);
+    seen.add(f.path);
+    if (!fact) continue;
+    if (fact.refused) {
+      error(field, fact.refused);
+      continue;
+    }
+    if (f.action === "edit" && !fact.exists)
+      error(field, `${f.path} does not exist, so it cannot be edited; use action "create" or fix the path.`);
+    if (f.action === "create" && fact.exists)
+      warn(field, `${f.path} already exists; action "create" will overwrite it (use "edit" to change it).`);
+    if (fact.exists && fact.isFile === false) error(field, `${f.path} is a directory; list a file.`);
+  }
+
+  spec.depends_on.forEach((id, i) => {
+    if (!facts.knownTaskIds.has(id))
+      error(
+        `depends_on[${i}]`,
+        `depends_on names ${id}, which does not exist; create it first or fix the id.`,
+      );
+  });
+
+  if (facts.promptTokens < SWEET_SPOT.min || facts.promptTokens > SWEET_SPOT.max) {
+    const side = facts.promptTokens < SWEET_SPOT.min ? "below" : "above";
+    warn(
+      "estimate",
+      `estimated executor prompt of ${facts.promptTokens} tokens is ${side} the 2,000–5,000 sweet spot; ${
+        side === "below"
+          ? "consider merging with a neighbouring task"
+          : "split the task or narrow the line ranges"
+      }.`,
+    );
+  }
+
+  const prose: [string, string][] = [
+    ["objective", spec.objective],
+    ["context", spec.context ?? ""],
+    ...spec.steps.map((s, i): [string, string] => [`steps[${i}]`, s]),
+    ...spec.acceptance_criteria.map((s, i): [string, string] => [`acceptance_criteria[${i}]`, s]),
+  ];
+  for (const [field, text] of prose) {
+    const lower = text.toLowerCase();
+    const hit = VAGUE.find((v) => new RegExp(`(^|[^a-z])${v.replace(/[.]/g, "\\.")}([^a-z]|$)`).test(lower));
+    if (hit) warn(field, `"${hit}" is vague; the executor cannot resolve it, so say exactly what to do.`);
+  }
+
+  spec.steps.forEach((step, i) => {
+    const first = step
+      .replace(/^\s*(\d+[.)]|[-*•])\s*/, "")
+      .trim()
+      .split(/[\s:,(`]+/)[0]
+      ?.toLowerCase()
+      .replace(/[^a-z'-]/g, "");
+    if (first && !VERBS.has(first) && !/^(re|un|de)?[a-z]+(ize|ise|ify)$/.test(first))
+      warn(
+        `steps[${i}]`,
+        `step ${i + 1} does not start with a verb ("${first}"); start with the action, e.g. "Add ...".`,
+      );
+  });
+
+  spec.validation.forEach((v, i) => {
+    if (modifiesFiles(v.run))
+      warn(`validation[${i}].run`, `"${v.run}" looks like it modifies files; validation should only check.`);
+  });
+
+  return out;
+}
+
+export function hasBlocking(issues: LintIssue[]): boolean {
+  return issues.some((i) => i.level === "error");
+}

@@ -1,0 +1,200 @@
+import { z } from "zod";
+
+/** Project names and slugs: lowercase, digits, dashes; never starting with "-" (git argument safety). */
+export const SLUG_RE = /^[a-z0-9][a-z0-9-]{0,47}$/;
+export const TASK_ID_RE = /^([a-z0-9][a-z0-9-]{0,47})\/(\d{2,4})-([a-z0-9][a-z0-9-]{0,47})$/;
+export const LINES_RE = /^(\d+)-(\d+)$/;
+
+export const TASK_STATUSES = [
+  "ready",
+  "running",
+  "passed",
+  "failed",
+  "budget_exceeded",
+  "cancelled",
+  "error",
+  "accepted",
+  "discarded",
+  "blocked",
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+const path = z.string().min(1, "must be a non-empty path relative to the workspace");
+
+export const fileToReadSchema = z
+  .object({
+    path,
+    lines: z
+      .string()
+      .regex(LINES_RE, "must look like START-END, e.g. 10-40")
+      .optional()
+      .describe("START-END, 1-based, inclusive"),
+  })
+  .strict();
+
+export const fileToModifySchema = z
+  .object({
+    path,
+    action: z.enum(["create", "edit"]),
+  })
+  .strict();
+
+export const snippetSchema = z
+  .object({
+    language: z.string().min(1),
+    code: z.string().min(1),
+    purpose: z.string().optional(),
+  })
+  .strict();
+
+export const validationCommandSchema = z
+  .object({
+    run: z.string().min(1, "must be a shell command"),
+    expect_exit: z.number().int().min(0).max(255).optional().describe("default 0"),
+    expect_output: z.string().min(1).optional().describe("substring, or /regex/"),
+    timeout_s: z.number().positive().max(3600).optional(),
+  })
+  .strict();
+
+/** The caller's spec: what `create_mini_task` takes. */
+export const miniTaskSpecShape = {
+  project: z.string().regex(SLUG_RE, "must be a lowercase slug like split-todoist"),
+  title: z.string().min(3).max(120),
+  objective: z.string().min(1).max(400).describe("one sentence"),
+  context: z.string().max(4000).optional().describe("≤ 100 words"),
+  files_to_read: z.array(fileToReadSchema).max(20).default([]),
+  files_to_modify: z.array(fileToModifySchema).min(1, "must list at least one file").max(20),
+  steps: z.array(z.string().min(1)).min(1, "must have at least one step").max(40),
+  snippets: z.array(snippetSchema).max(20).default([]),
+  acceptance_criteria: z.array(z.string().min(1)).max(30).default([]),
+  validation: z.array(validationCommandSchema).max(20).default([]),
+  model: z.string().min(1).optional().describe("alias or model id"),
+  depends_on: z
+    .array(z.string().regex(TASK_ID_RE, "must be a task id like proj/01-slug"))
+    .max(20)
+    .default([]),
+  next: z.string().max(1000).optional(),
+};
+
+export const miniTaskSpecSchema = z.object(miniTaskSpecShape).strict();
+export type MiniTaskSpec = z.infer<typeof miniTaskSpecSchema>;
+export type ValidationCommand = z.infer<typeof validationCommandSchema>;
+
+export const estimateSchema = z
+  .object({
+    input_tokens: z.number().int().nonnegative(),
+    output_tokens: z.number().int().nonnegative(),
+    cost_usd: z.number().nonnegative().nullable(),
+    model: z.string(),
+  })
+  .strict();
+export type Estimate = z.infer<typeof estimateSchema>;
+
+export const lintIssueSchema = z
+  .object({
+    level: z.enum(["error", "warning"]),
+    field: z.string(),
+    message: z.string(),
+  })
+  .strict();
+export type LintIssue = z.infer<typeof lintIssueSchema>;
+
+export const usageSchema = z
+  .object({
+    input_tokens: z.number().int().nonnegative(),
+    output_tokens: z.number().int().nonnegative(),
+    cache_read_tokens: z.number().int().nonnegative(),
+    cache_write_tokens: z.number().int().nonnegative(),
+    cost_usd: z.number().nonnegative().nullable(),
+    model: z.string(),
+  })
+  .strict();
+
+export const fileChangeSchema = z
+  .object({ path: z.string(), added: z.number().int(), removed: z.number().int() })
+  .strict();
+
+export const failedCommandSchema = z
+  .object({ run: z.string(), exit_code: z.number().int().nullable(), output: z.string() })
+  .strict();
+
+export const validationSummarySchema = z
+  .object({
+    passed: z.boolean(),
+    ran: z.number().int().nonnegative(),
+    failed: z.array(failedCommandSchema).optional(),
+  })
+  .strict();
+
+/** One dispatch of a task to one model. */
+export const attemptSchema = z
+  .object({
+    n: z.number().int().positive(),
+    status: z.enum(TASK_STATUSES),
+    model: z.string(),
+    provider: z.string(),
+    started_at: z.string(),
+    finished_at: z.string().optional(),
+    turns: z.number().int().nonnegative(),
+    usage: usageSchema,
+    files_changed: z.array(fileChangeSchema),
+    out_of_scope: z
+      .array(z.string())
+      .describe("paths the executor touched outside files_to_modify, reverted"),
+    refused: z.array(z.string()).describe("tool calls refused to the executor"),
+    validation: validationSummarySchema.optional(),
+    report: z.string().optional(),
+    error: z.string().optional(),
+    branch: z.string().optional(),
+    worktree: z.string().optional(),
+    base_commit: z.string().optional(),
+    head_commit: z.string().optional(),
+    escalation_of: z.number().int().positive().optional(),
+  })
+  .strict();
+export type Attempt = z.infer<typeof attemptSchema>;
+
+/** The stored task: the spec plus what the server derives. */
+export const storedTaskSchema = miniTaskSpecSchema
+  .extend({
+    id: z.string().regex(TASK_ID_RE),
+    number: z.number().int().positive(),
+    slug: z.string().regex(SLUG_RE),
+    status: z.enum(TASK_STATUSES),
+    estimate: estimateSchema,
+    lint: z.array(lintIssueSchema),
+    attempts: z.array(attemptSchema),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .strict();
+export type StoredTask = z.infer<typeof storedTaskSchema>;
+
+/** `my-project/03-add-parser` → parts, or null. */
+export function parseTaskId(id: string): { project: string; number: number; slug: string } | null {
+  const m = TASK_ID_RE.exec(id);
+  if (!m) return null;
+  return { project: m[1]!, number: Number(m[2]), slug: m[3]! };
+}
+
+export function formatTaskId(project: string, number: number, slug: string): string {
+  return `${project}/${String(number).padStart(2, "0")}-${slug}`;
+}
+
+/** A slug from a title: "Add the CSV parser!" → "add-the-csv-parser" (at most 40 chars). */
+export function slugify(title: string): string {
+  const s = title
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 40)
+    .replace(/-+$/g, "");
+  return s || "task";
+}
+
+export function parseLines(lines: string): { start: number; end: number } | null {
+  const m = LINES_RE.exec(lines);
+  if (!m) return null;
+  return { start: Number(m[1]), end: Number(m[2]) };
+}

@@ -1,0 +1,57 @@
+import type { z } from "zod";
+
+/** `["files_to_read", 1, "lines"]` → `files_to_read[1].lines`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+function describeType(expected: string): string {
+  if (expected === "array") return "a list";
+  if (expected === "object") return "an object";
+  if (expected === "int" || expected === "integer") return "an integer";
+  return `a ${expected}`;
+}
+
+/**
+ * One sentence for a zod issue, naming the field and the fix, e.g.
+ * `files_to_read[1].lines must look like START-END, e.g. 10-40.`
+ */
+export function describeIssue(issue: z.core.$ZodIssue, prefix = ""): string {
+  const at = (extra: readonly PropertyKey[] = []) =>
+    fieldPath([...(prefix ? [prefix] : []), ...issue.path, ...extra]) || "arguments";
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const keys = issue.keys.map((k) => `"${k}"`).join(", ");
+      const where = issue.path.length ? ` in ${at()}` : "";
+      return `Unknown field ${keys}${where}; remove it (unknown fields are not accepted).`;
+    }
+    case "invalid_type": {
+      if (issue.input === undefined) return `${at()} is required; add it.`;
+      return `${at()} must be ${describeType(issue.expected)}.`;
+    }
+    case "invalid_value": {
+      const values = issue.values.map((v) => JSON.stringify(v)).join(", ");
+      return `${at()} must be one of ${values}.`;
+    }
+    case "too_small": {
+      if (issue.origin === "array") return `${at()} must have at least ${issue.minimum} item(s).`;
+      if (issue.origin === "string") return `${at()} must be at least ${issue.minimum} character(s) long.`;
+      return `${at()} must be ${issue.inclusive ? "at least" : "greater than"} ${issue.minimum}.`;
+    }
+    case "too_big": {
+      if (issue.origin === "array")
+        return `${at()} must have at most ${issue.maximum} item(s); split the work.`;
+      if (issue.origin === "string") return `${at()} must be at most ${issue.maximum} characters long.`;
+      return `${at()} must be ${issue.inclusive ? "at most" : "less than"} ${issue.maximum}.`;
+    }
+    default: {
+      const msg = issue.message.replace(/\.$/, "");
+      return `${at()} ${/^(must|is|has)\b/.test(msg) ? msg : `is invalid: ${msg}`}.`;
+    }
+  }
+}

@@ -1,0 +1,171 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ListToolsRequestSchema,
+  RootsListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { isUserError, messageOf } from "./core/errors.js";
+import { describeIssue } from "./core/zod-errors.js";
+import { log } from "./log.js";
+import { registerPrompts } from "./prompts.js";
+import { type Config, loadConfig } from "./providers/config.js";
+import { registerResources } from "./resources.js";
+import { TaskStore } from "./store/tasks.js";
+import { resolveWorkspace, type Workspace } from "./store/workspace.js";
+import { jsonSchemaOf, type ServerState, type ToolContext, type ToolDefinition } from "./tools/define.js";
+import { TOOLS } from "./tools/index.js";
+
+export const SERVER_NAME = "delegate-mcp";
+export const SERVER_VERSION = "0.1.0";
+
+export interface ServerOptions {
+  /** --root: wins over everything else. */
+  root?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface DelegateServer {
+  server: McpServer;
+  state: ServerState;
+  /** Cancel running work, wait for it to record itself, and close. */
+  cleanup(): Promise<void>;
+}
+
+function errorResult(text: string): CallToolResult {
+  return { isError: true, content: [{ type: "text", text }] };
+}
+
+function createState(env: NodeJS.ProcessEnv): ServerState & { abortAll(): void } {
+  const running = new Map<Promise<unknown>, AbortController>();
+  return {
+    env,
+    track(work, abort) {
+      const settled = work.finally(() => running.delete(settled));
+      running.set(settled, abort);
+      return settled as typeof work;
+    },
+    async drain() {
+      while (running.size) await Promise.allSettled([...running.keys()]);
+    },
+    abortAll() {
+      for (const abort of running.values()) abort.abort(new Error("server shutting down"));
+    },
+  };
+}
+
+/** The MCP server: tools, resources and prompts over any transport. */
+export function createServer(opts: ServerOptions = {}): DelegateServer {
+  const env = opts.env ?? process.env;
+  const server = new McpServer(
+    { name: SERVER_NAME, version: SERVER_VERSION },
+    {
+      capabilities: { tools: {}, resources: {}, prompts: {}, logging: {} },
+      instructions:
+        "Delegate well-specified mini-tasks to a cheap model: create_mini_task → dispatch_to_small_model → review_task → accept_task; log_tokens and savings_report account for the cost.",
+    },
+  );
+  const state = createState(env);
+  const stores = new Map<string, TaskStore>();
+  let rootsCache: Promise<string[] | undefined> | undefined;
+
+  server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
+    rootsCache = undefined;
+  });
+
+  const listRoots = (): Promise<string[] | undefined> => {
+    if (!server.server.getClientCapabilities()?.roots) return Promise.resolve(undefined);
+    rootsCache ??= server.server
+      .listRoots(undefined, { timeout: 5000 })
+      .then((r) => r.roots.map((x) => x.uri))
+      .catch((err) => {
+        log.warn(`roots/list failed: ${messageOf(err)}; using the working directory`);
+        rootsCache = undefined;
+        return undefined;
+      });
+    return rootsCache;
+  };
+
+  const workspace = (): Promise<Workspace> =>
+    resolveWorkspace({ flag: opts.root, env, listRoots, cwd: opts.cwd ?? process.cwd() });
+
+  const storeFor = (ws: Workspace): TaskStore => {
+    const key = `${ws.root}\0${ws.dirRel}`;
+    let store = stores.get(key);
+    if (!store) {
+      store = new TaskStore(ws);
+      stores.set(key, store);
+    }
+    return store;
+  };
+
+  const tools = new Map<string, ToolDefinition>(TOOLS.map((t) => [t.name, t as unknown as ToolDefinition]));
+  const listed = TOOLS.map((t) => ({
+    name: t.name,
+    description: t.description,
+    inputSchema: jsonSchemaOf(t.input, "input"),
+    outputSchema: jsonSchemaOf(t.output, "output"),
+    ...(t.annotations ? { annotations: t.annotations } : {}),
+  }));
+
+  server.server.registerCapabilities({ tools: { listChanged: false } });
+  server.server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed as never }));
+  server.server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+    const tool = tools.get(req.params.name);
+    if (!tool) return errorResult(`Unknown tool "${req.params.name}"; call tools/list for the names.`);
+    const parsed = tool.input.safeParse(req.params.arguments ?? {});
+    if (!parsed.success) return errorResult(describeIssue(parsed.error.issues[0]!));
+
+    let ws: Promise<Workspace> | undefined;
+    const progressToken = extra._meta?.progressToken;
+    const ctx: ToolContext = {
+      workspace: () => {
+        ws ??= workspace();
+        return ws;
+      },
+      config: async (): Promise<Config> => (await loadConfig((await ctx.workspace()).root, env)).config,
+      tasks: async () => storeFor(await ctx.workspace()),
+      signal: extra.signal,
+      progress: async (progress, total, message) => {
+        if (progressToken === undefined) return;
+        await extra
+          .sendNotification({
+            method: "notifications/progress",
+            params: {
+              progressToken,
+              progress,
+              ...(total !== undefined ? { total } : {}),
+              ...(message ? { message } : {}),
+            },
+          })
+          .catch((err) => log.debug(`progress notification failed: ${messageOf(err)}`));
+      },
+      server: state,
+    };
+    try {
+      const result = await tool.handle(parsed.data, ctx);
+      const structured = tool.output.parse(result.structured) as Record<string, unknown>;
+      return { content: [{ type: "text", text: result.text }], structuredContent: structured };
+    } catch (err) {
+      if (isUserError(err)) return errorResult(err.message);
+      log.error(`${tool.name} failed`, { error: messageOf(err), stack: (err as Error)?.stack });
+      return errorResult(
+        `${tool.name} failed with an internal error: ${messageOf(err)}. This is a bug in delegate-mcp; please report it.`,
+      );
+    }
+  });
+
+  registerResources(server, { workspace, storeFor });
+  registerPrompts(server);
+
+  return {
+    server,
+    state,
+    async cleanup() {
+      state.abortAll();
+      await state.drain();
+      await server.close().catch(() => {});
+    },
+  };
+}

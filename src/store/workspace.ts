@@ -1,0 +1,71 @@
+import { stat } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { UserError } from "../core/errors.js";
+import { realRoot } from "./safe-path.js";
+
+export const DEFAULT_DELEGATE_DIR = "mini-projects";
+
+export interface Workspace {
+  /** Real absolute path of the workspace root. */
+  root: string;
+  /** Where specs, reports and the ledger live, relative to root (DELEGATE_DIR, default mini-projects). */
+  dirRel: string;
+  /** The same, absolute. */
+  dir: string;
+  /** How the root was chosen, for diagnostics. */
+  source: "flag" | "env" | "roots" | "cwd";
+}
+
+export interface WorkspaceSources {
+  /** --root */
+  flag?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Asks the client for its MCP roots; resolves to undefined when the client has none. */
+  listRoots?: () => Promise<string[] | undefined>;
+  cwd?: string;
+}
+
+/** The first file:// root a client announced, as a path. */
+export function firstFileRoot(uris: string[]): string | undefined {
+  for (const uri of uris) {
+    if (uri.startsWith("file://")) {
+      try {
+        return fileURLToPath(uri);
+      } catch {}
+    }
+  }
+  return undefined;
+}
+
+/** --root / DELEGATE_ROOT, else the client's first file:// root, else the cwd (DESIGN "Words"). */
+export async function resolveWorkspace(src: WorkspaceSources): Promise<Workspace> {
+  const env = src.env ?? process.env;
+  let chosen: { path: string; source: Workspace["source"] } | undefined;
+  if (src.flag) chosen = { path: src.flag, source: "flag" };
+  else if (env.DELEGATE_ROOT) chosen = { path: env.DELEGATE_ROOT, source: "env" };
+  else if (src.listRoots) {
+    const roots = await src.listRoots().catch(() => undefined);
+    const first = roots && firstFileRoot(roots);
+    if (first) chosen = { path: first, source: "roots" };
+  }
+  chosen ??= { path: src.cwd ?? process.cwd(), source: "cwd" };
+
+  let root: string;
+  try {
+    root = await realRoot(chosen.path);
+    if (!(await stat(root)).isDirectory()) throw new Error("not a directory");
+  } catch {
+    throw new UserError(
+      `The workspace "${chosen.path}" (from ${chosen.source}) is not a directory; pass --root or set DELEGATE_ROOT to your repository.`,
+      "workspace",
+    );
+  }
+  const dirRel = (env.DELEGATE_DIR || DEFAULT_DELEGATE_DIR).replace(/^\.\/+|\/+$/g, "");
+  if (!dirRel || dirRel.startsWith("/") || dirRel.split("/").includes("..")) {
+    throw new UserError(
+      `DELEGATE_DIR "${env.DELEGATE_DIR}" must be a relative path inside the workspace.`,
+      "DELEGATE_DIR",
+    );
+  }
+  return { root, dirRel, dir: `${root}/${dirRel}`, source: chosen.source };
+}

@@ -1,0 +1,67 @@
+import { z } from "zod";
+import type { Config } from "../providers/config.js";
+import type { TaskStore } from "../store/tasks.js";
+import type { Workspace } from "../store/workspace.js";
+
+/** What every tool handler gets besides its parsed arguments. */
+export interface ToolContext {
+  /** The workspace for this call (resolved per call: flag, env, client roots, cwd). */
+  workspace(): Promise<Workspace>;
+  /** The config for this call's workspace. */
+  config(): Promise<Config>;
+  /** The task store for this call's workspace. */
+  tasks(): Promise<TaskStore>;
+  /** Aborted when the client cancels the request or the server shuts down. */
+  signal: AbortSignal;
+  /** Sends an MCP progress notification when the client asked for them; a no-op otherwise. */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** The server's shared state (running work, environment). */
+  server: ServerState;
+}
+
+export interface ServerState {
+  env: NodeJS.ProcessEnv;
+  /** Registers long-running work so shutdown can cancel it and wait for it to record itself. */
+  track<T>(work: Promise<T>, abort: AbortController): Promise<T>;
+  /** Settles when every tracked piece of work has finished. */
+  drain(): Promise<void>;
+}
+
+export interface ToolResult<O> {
+  structured: O;
+  /** The text rendering; its first line carries the id or the answer. */
+  text: string;
+}
+
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+  name: string;
+  description: string;
+  input: I;
+  output: O;
+  annotations?: {
+    readOnlyHint?: boolean;
+    destructiveHint?: boolean;
+    idempotentHint?: boolean;
+    openWorldHint?: boolean;
+  };
+  handle(args: z.output<I>, ctx: ToolContext): Promise<ToolResult<z.input<O>>>;
+}
+
+/** A tool is its schemas plus one handler; this keeps each tool file to exactly that. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
+  def: ToolDefinition<I, O>,
+): ToolDefinition<I, O> {
+  return def;
+}
+
+/** JSON Schema of a zod schema as sent to clients: no $schema noise. */
+export function jsonSchemaOf(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+/** Text for clients that read only text: a headline, then the structured result. */
+export function textOf(headline: string, structured: unknown): string {
+  return `${headline}\n${JSON.stringify(structured)}`;
+}
