@@ -1,0 +1,150 @@
+import { createReadStream } from "node:fs";
+import { type FileHandle, mkdir, open } from "node:fs/promises";
+import { basename, dirname } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { setTimeout as delay } from "node:timers/promises";
+import { type LedgerEntry, ledgerEntryReadSchema, ledgerEntrySchema } from "../core/ledger-entry.js";
+
+/** The ledger's file name inside the delegate dir (mini-projects/ledger.jsonl). */
+export const LEDGER_FILE = "ledger.jsonl";
+
+export interface LedgerOptions {
+  /** fsync after every append (default true). Off only for the benchmark's reference figure. */
+  fsync?: boolean;
+}
+
+export interface LedgerRead {
+  entries: LedgerEntry[];
+  /** One sentence per skipped line, naming its line number. */
+  warnings: string[];
+}
+
+const NEWLINE = 0x0a;
+/** How long a file that does not end in a newline must hold still to count as torn. */
+const SETTLE_MS = 2;
+
+/**
+ * Append-only JSON-lines ledger. Every append is one `write()` of whole lines on an O_APPEND
+ * descriptor, then fsynced, so concurrent writers (other processes included) interleave whole
+ * records and never lose one.
+ */
+export class Ledger {
+  readonly path: string;
+  private readonly fsync: boolean;
+
+  constructor(path: string, options: LedgerOptions = {}) {
+    this.path = path;
+    this.fsync = options.fsync ?? true;
+  }
+
+  async append(entry: LedgerEntry): Promise<void> {
+    await this.appendMany([entry]);
+  }
+
+  /** Appends the entries in one write (they land together, whole lines). */
+  async appendMany(entries: readonly LedgerEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    let text = "";
+    for (const entry of entries) text += `${serialize(entry)}\n`;
+    await mkdir(dirname(this.path), { recursive: true });
+    // "a+": O_APPEND for the write, readable so the last byte can be checked.
+    const fh = await open(this.path, "a+", 0o644);
+    try {
+      if (await endsInTornLine(fh)) text = `\n${text}`;
+      await writeAll(fh, Buffer.from(text, "utf8"));
+      if (this.fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Every valid record (of `filter.project` when given), streaming the file. A line that is not
+   * JSON or not a ledger record is skipped with a warning naming its line number; blank lines are
+   * ignored. A missing file is an empty ledger.
+   */
+  async read(filter: { project?: string } = {}): Promise<LedgerRead> {
+    const entries: LedgerEntry[] = [];
+    const warnings: string[] = [];
+    const name = basename(this.path);
+    let lineNo = 0;
+    const take = (line: string): void => {
+      lineNo++;
+      if (line.trim() === "") return;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(line);
+      } catch {
+        warnings.push(`${name} line ${lineNo} is not valid JSON; skipped.`);
+        return;
+      }
+      const parsed = ledgerEntryReadSchema.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const field = issue.path.join(".") || "(record)";
+        warnings.push(`${name} line ${lineNo} is not a ledger record (${field}: ${issue.message}); skipped.`);
+        return;
+      }
+      if (filter.project === undefined || parsed.data.project === filter.project) entries.push(parsed.data);
+    };
+
+    const decoder = new StringDecoder("utf8");
+    let rest = "";
+    try {
+      for await (const chunk of createReadStream(this.path, { highWaterMark: 1 << 20 })) {
+        const text = rest + decoder.write(chunk as Buffer);
+        let start = 0;
+        for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", start)) {
+          take(text.slice(start, nl));
+          start = nl + 1;
+        }
+        rest = text.slice(start);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { entries: [], warnings: [] };
+      throw err;
+    }
+    rest += decoder.end();
+    if (rest !== "") take(rest);
+    return { entries, warnings };
+  }
+}
+
+/** The record as one JSON line; a record that breaks the schema is a bug, so it throws. */
+function serialize(entry: LedgerEntry): string {
+  const parsed = ledgerEntrySchema.safeParse(entry);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`Refusing to append an invalid ledger record: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return JSON.stringify(parsed.data);
+}
+
+/**
+ * Whether the file ends in a torn line (a crash mid-write) that the next record must not glue
+ * onto. Another process's write in progress can also look torn for a moment (the file grows a
+ * page at a time), so a missing newline counts only once the size has held still.
+ */
+async function endsInTornLine(fh: FileHandle): Promise<boolean> {
+  let size = (await fh.stat()).size;
+  for (let tries = 0; tries < 5; tries++) {
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    const { bytesRead } = await fh.read(last, 0, 1, size - 1);
+    if (bytesRead === 1 && last[0] === NEWLINE) return false;
+    await delay(SETTLE_MS);
+    const now = (await fh.stat()).size;
+    if (now === size) return true;
+    size = now;
+  }
+  return true;
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < buf.length) {
+    // Regular files take the whole buffer in one write; the loop covers the rare short write.
+    const { bytesWritten } = await fh.write(buf, offset, buf.length - offset);
+    offset += bytesWritten;
+  }
+}
