@@ -1,0 +1,176 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storedTaskSchema } from "../../src/core/mini-task.js";
+import {
+  CLI,
+  cleanEnv,
+  git,
+  makeRepo,
+  type RunningServer,
+  removeDir,
+  startServer,
+  textOf,
+} from "./harness.js";
+
+const MODULE = `export function add(a: number, b: number): number {\n  return a + b;\n}\n`;
+
+function spec(overrides: Record<string, unknown> = {}) {
+  return {
+    project: "calc",
+    title: "Add subtract function",
+    objective: "Add a subtract function next to add in src/math.ts.",
+    context: "The module exports pure arithmetic helpers.",
+    files_to_read: [{ path: "src/math.ts", lines: "1-3" }],
+    files_to_modify: [{ path: "src/math.ts", action: "edit" }],
+    steps: ["Add an exported function subtract(a: number, b: number): number after add that returns a - b."],
+    snippets: [
+      {
+        language: "ts",
+        code: "export function subtract(a: number, b: number): number {\n  return a - b;\n}",
+      },
+    ],
+    acceptance_criteria: ["src/math.ts exports subtract"],
+    validation: [{ run: "grep -q 'export function subtract' src/math.ts" }],
+    ...overrides,
+  };
+}
+
+describe("stdio server (dist/cli.js) — foundation", () => {
+  let repo: string;
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    repo = makeRepo({ "src/math.ts": MODULE, "README.md": "# calc\n" });
+    server = await startServer({ root: repo });
+  });
+  afterAll(async () => {
+    await server?.close();
+    removeDir(repo);
+  });
+
+  it("lists tools, resources, resource templates and prompts", async () => {
+    const { tools } = await server.client.listTools();
+    const names = tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(["create_mini_task", "list_tasks", "get_task"]));
+    for (const t of tools) {
+      expect(t.outputSchema, `${t.name} has an outputSchema`).toBeDefined();
+      expect(t.inputSchema.additionalProperties, `${t.name} input is strict`).toBe(false);
+    }
+    const { resources } = await server.client.listResources();
+    expect(resources.map((r) => r.uri)).toContain("delegate://templates/mini-task");
+    const { resourceTemplates } = await server.client.listResourceTemplates();
+    expect(resourceTemplates.map((r) => r.uriTemplate)).toEqual(
+      expect.arrayContaining(["delegate://projects/{project}/log", "delegate://tasks/{project}/{task}"]),
+    );
+    const { prompts } = await server.client.listPrompts();
+    expect(prompts.map((p) => p.name)).toEqual(
+      expect.arrayContaining(["plan_delegation", "verify_delegation"]),
+    );
+  });
+
+  it("creates a task, reads it back with get_task, and leaves the files on disk", async () => {
+    const created = await server.call("create_mini_task", spec());
+    expect(created.isError, textOf(created)).toBeFalsy();
+    const sc = created.structuredContent as {
+      id: string;
+      status: string;
+      path: string;
+      estimate: { input_tokens: number; cost_usd: number | null; model: string };
+    };
+    expect(Object.keys(sc).slice(0, 2)).toEqual(["id", "status"]);
+    expect(sc.id).toBe("calc/01-add-subtract-function");
+    expect(sc.status).toBe("ready");
+    expect(sc.estimate.input_tokens).toBeGreaterThan(0);
+    expect(sc.estimate.model).toBe("haiku");
+    expect(sc.estimate.cost_usd).toBeGreaterThan(0);
+    expect(textOf(created).split("\n")[0]).toContain(sc.id);
+
+    const json = join(repo, "mini-projects/calc/01-add-subtract-function.json");
+    const md = join(repo, "mini-projects/calc/01-add-subtract-function.md");
+    expect(sc.path).toBe("mini-projects/calc/01-add-subtract-function.json");
+    const stored = storedTaskSchema.parse(JSON.parse(readFileSync(json, "utf8")));
+    expect(stored.steps).toHaveLength(1);
+    expect(readFileSync(md, "utf8")).toContain("## Acceptance criteria");
+
+    const got = await server.call("get_task", { task_id: sc.id });
+    expect(got.isError, textOf(got)).toBeFalsy();
+    expect(got.structuredContent).toMatchObject({ id: sc.id, status: "ready", attempts: [] });
+
+    const second = await server.call("create_mini_task", spec({ title: "Add multiply function" }));
+    expect((second.structuredContent as { id: string }).id).toBe("calc/02-add-multiply-function");
+    const listed = await server.call("list_tasks", { project: "calc" });
+    expect((listed.structuredContent as { count: number }).count).toBe(2);
+
+    const read = await server.client.readResource({ uri: `delegate://tasks/${sc.id}` });
+    expect((read.contents[0] as { text: string }).text).toContain("Add subtract function");
+  });
+
+  it("answers a caller's mistake with isError naming the field, and keeps serving", async () => {
+    const unknown = await server.call("create_mini_task", { ...spec(), colour: "red" });
+    expect(unknown.isError).toBe(true);
+    expect(textOf(unknown)).toMatch(/colour/);
+
+    const badLines = await server.call(
+      "create_mini_task",
+      spec({ files_to_read: [{ path: "src/math.ts", lines: "2-90" }] }),
+    );
+    expect(badLines.isError).toBe(true);
+    expect(textOf(badLines)).toContain(
+      "files_to_read[0].lines 2-90 is beyond the end of src/math.ts (3 lines)",
+    );
+
+    const escape = await server.call(
+      "create_mini_task",
+      spec({ files_to_modify: [{ path: "../evil.ts", action: "create" }] }),
+    );
+    expect(escape.isError).toBe(true);
+    expect(textOf(escape)).toMatch(/files_to_modify\[0\]\.path "\.\.\/evil\.ts" is refused/);
+    expect(existsSync(join(repo, "..", "evil.ts"))).toBe(false);
+
+    const missing = await server.call("get_task", { task_id: "calc/99-nope" });
+    expect(missing.isError).toBe(true);
+    expect(textOf(missing)).toMatch(/task_id "calc\/99-nope" does not exist/);
+
+    const ok = await server.call("list_tasks", {});
+    expect(ok.isError).toBeFalsy();
+    expect(git(repo, "status", "--porcelain", "--untracked-files=no")).toBe("");
+  });
+
+  it("logs only to stderr: stdout carried nothing but JSON-RPC", () => {
+    // The client transport fails on any non-JSON line on stdout; reaching here means none came.
+    expect(server.stderr()).not.toMatch(/"jsonrpc"/);
+  });
+});
+
+describe("process lifecycle", () => {
+  it("exits cleanly when stdin closes", async () => {
+    const repo = makeRepo({ "a.txt": "a\n" });
+    try {
+      const child = spawn(process.execPath, [CLI, "--root", repo], {
+        env: cleanEnv(),
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let stdout = "";
+      child.stdout.on("data", (d) => {
+        stdout += d;
+      });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      child.stdin.write(
+        `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } })}\n`,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      child.stdin.end();
+      const code = await Promise.race([
+        exited,
+        new Promise<string>((r) => setTimeout(() => r("timeout"), 10_000)),
+      ]);
+      if (code === "timeout") child.kill("SIGKILL");
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout.split("\n")[0]!).result.serverInfo.name).toBe("delegate-mcp");
+    } finally {
+      removeDir(repo);
+    }
+  });
+});

@@ -1,0 +1,99 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+
+export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const CLI = join(PROJECT_ROOT, "dist", "cli.js");
+
+export function assertBuilt(): void {
+  if (!existsSync(CLI))
+    throw new Error(`${CLI} is missing: e2e tests run the built server; run npm run build (npm test does).`);
+}
+
+/** Environment for child git and servers: no user or system git config, no inherited keys. */
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined) continue;
+    if (/_API_KEY$|_TOKEN$|_SECRET$|^ANTHROPIC_|^OPENAI_|^DELEGATE_|^GIT_/.test(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, GIT_CONFIG_NOSYSTEM: "1", DELEGATE_LOG: "warn", ...extra };
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: cleanEnv({ HOME: cwd }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** A temp git repository with `files` committed. Returns its real path. */
+export function makeRepo(files: Record<string, string>, opts: { git?: boolean } = {}): string {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), "delegate-e2e-")));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  if (opts.git !== false) {
+    git(root, "init", "-q", "-b", "main");
+    git(root, "config", "user.email", "test@example.invalid");
+    git(root, "config", "user.name", "Test");
+    git(root, "config", "commit.gpgsign", "false");
+    git(root, "add", "-A");
+    git(root, "commit", "-q", "-m", "initial");
+  }
+  return root;
+}
+
+export function removeDir(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+}
+
+export interface RunningServer {
+  client: Client;
+  stderr: () => string;
+  close: () => Promise<void>;
+  call: (name: string, args: Record<string, unknown>) => Promise<CallToolResult>;
+}
+
+/** Start dist/cli.js over stdio with the SDK's client, as Claude Code would. */
+export async function startServer(opts: {
+  root: string;
+  env?: Record<string, string>;
+  args?: string[];
+}): Promise<RunningServer> {
+  assertBuilt();
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, "--root", opts.root, ...(opts.args ?? [])],
+    env: cleanEnv({ HOME: opts.root, ...(opts.env ?? {}) }),
+    cwd: opts.root,
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const client = new Client({ name: "delegate-e2e", version: "1.0.0" });
+  await client.connect(transport);
+  // listTools primes the client's outputSchema validators: every later structuredContent is checked against it.
+  await client.listTools();
+  return {
+    client,
+    stderr: () => stderr,
+    close: () => client.close(),
+    call: async (name, args) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+  };
+}
+
+export function textOf(result: CallToolResult): string {
+  return result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+}
