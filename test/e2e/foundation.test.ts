@@ -121,12 +121,12 @@ describe("stdio server (dist/cli.js) — foundation", () => {
       "files_to_read[0].lines 2-90 is beyond the end of src/math.ts (3 lines)",
     );
 
-    const escape = await server.call(
+    const escaped = await server.call(
       "create_mini_task",
       spec({ files_to_modify: [{ path: "../evil.ts", action: "create" }] }),
     );
-    expect(escape.isError).toBe(true);
-    expect(textOf(escape)).toMatch(/files_to_modify\[0\]\.path "\.\.\/evil\.ts" is refused/);
+    expect(escaped.isError).toBe(true);
+    expect(textOf(escaped)).toMatch(/files_to_modify\[0\]\.path "\.\.\/evil\.ts" is refused/);
     expect(existsSync(join(repo, "..", "evil.ts"))).toBe(false);
 
     const missing = await server.call("get_task", { task_id: "calc/99-nope" });
