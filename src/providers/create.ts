@@ -1,0 +1,90 @@
+/**
+ * The one way to get a ChatModel. The provider SDKs are imported here, on first use, never at
+ * the server's start (cold start matters: an MCP client waits for it).
+ */
+import { UserError } from "../core/errors.js";
+import { log } from "../log.js";
+import type { ResolvedModel } from "./registry.js";
+import type { ClientSettings } from "./settings.js";
+import type { ChatModel } from "./types.js";
+
+export interface CreateChatModelOptions {
+  /** Where keys and inherited base URLs are read; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Per HTTP attempt, passed to the SDK; default 300 000 ms. The overall deadline is the request's signal. */
+  timeoutMs?: number;
+  /** The SDK's own retries (408/409/429/5xx/529, honouring retry-after); default 2. */
+  maxRetries?: number;
+  /** Stream responses (SSE) instead of waiting for the whole body; default false. */
+  stream?: boolean;
+}
+
+export const DEFAULT_TIMEOUT_MS = 300_000;
+export const DEFAULT_MAX_RETRIES = 2;
+/** Sent as the key to an OpenAI-compatible server that needs none (Ollama, LM Studio). */
+export const PLACEHOLDER_API_KEY = "no-key";
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value ? value : undefined;
+}
+
+/**
+ * Key and endpoint for `model`, read from `env`. The config's base_url always wins over one
+ * inherited from the environment (MCP clients pass their own ANTHROPIC_BASE_URL to servers).
+ * Throws UserError when the key is missing, naming the variable and the fix.
+ */
+export function resolveClientSettings(
+  model: ResolvedModel,
+  opts: CreateChatModelOptions = {},
+): ClientSettings {
+  const env = opts.env ?? process.env;
+  const inheritedBaseURL = nonEmpty(
+    model.provider === "anthropic" ? env.ANTHROPIC_BASE_URL : env.OPENAI_BASE_URL,
+  );
+  const baseURL = model.baseURL ?? inheritedBaseURL ?? null;
+  if (model.provider === "openai-compatible" && baseURL === null) {
+    throw new UserError(
+      `model ${model.alias} is openai-compatible but has no base_url; set models.${model.alias}.base_url in delegate.config.json.`,
+      `models.${model.alias}.base_url`,
+    );
+  }
+  let apiKey = nonEmpty(env[model.apiKeyEnv]);
+  if (apiKey === undefined && model.provider === "openai-compatible" && model.baseURL) {
+    log.debug(
+      `${model.apiKeyEnv} is not set; calling ${model.baseURL} for model ${model.alias} without a key`,
+    );
+    apiKey = PLACEHOLDER_API_KEY;
+  }
+  if (apiKey === undefined) {
+    throw new UserError(
+      `${model.apiKeyEnv} is not set; add it to the MCP server's env or set api_key_env for model ${model.alias} in delegate.config.json.`,
+      `models.${model.alias}.api_key_env`,
+    );
+  }
+  return {
+    model,
+    apiKey,
+    baseURL,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxRetries: opts.maxRetries ?? DEFAULT_MAX_RETRIES,
+    stream: opts.stream ?? false,
+  };
+}
+
+/**
+ * A ChatModel for `model`, loading its SDK now. A missing key rejects with UserError. Calls reject
+ * with ProviderError only; an abort through the request's signal is a ProviderError of kind
+ * "aborted" whose `cause` is the signal's reason.
+ */
+export async function createChatModel(
+  model: ResolvedModel,
+  opts: CreateChatModelOptions = {},
+): Promise<ChatModel> {
+  const settings = resolveClientSettings(model, opts);
+  if (model.provider === "anthropic") {
+    const { createAnthropicModel } = await import("./anthropic.js");
+    return createAnthropicModel(settings);
+  }
+  const { createOpenAIModel } = await import("./openai.js");
+  return createOpenAIModel(settings, opts.env ?? process.env);
+}

@@ -1,0 +1,667 @@
+/**
+ * A fake LLM server on 127.0.0.1 that speaks the real Anthropic Messages and OpenAI Chat
+ * Completions wire formats (JSON and streaming), so tests, the demo and benchmarks exercise the
+ * real SDK clients. Node built-ins only: no test-framework import, nothing from src/.
+ *
+ *   const llm = await startFakeLlm({ handler: scripted([toolUse("read_file", { path: "a.ts" }), say("done")]) });
+ *   // Anthropic SDK: baseURL llm.anthropicBaseURL   OpenAI SDK: baseURL llm.openaiBaseURL
+ *   llm.requests[0].toolNames; await llm.close();
+ *
+ * Usage when a reply gives none (deterministic, so tests can predict it):
+ *   input_tokens  = ceil(bytes of the request body / 4)
+ *   output_tokens = max(1, ceil((text length + each tool call's JSON arguments length) / 4))
+ *   no cache tokens.
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export type Wire = "anthropic" | "openai";
+
+/** Usage in the normalized sense: input_tokens excludes cached tokens. Mapped onto each wire's fields. */
+export interface FakeUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens?: number;
+  /** Anthropic: cache_creation_input_tokens. OpenAI: prompt_tokens_details.cache_write_tokens (omitted when 0). */
+  cache_write_tokens?: number;
+}
+
+export interface FakeToolCall {
+  name: string;
+  /** An object is sent as JSON; a string is sent verbatim (use it for invalid JSON). */
+  arguments: Record<string, unknown> | string;
+  id?: string;
+}
+
+/** A successful answer, described once and rendered in whichever wire the request used. */
+export interface FakeAnswer {
+  text?: string;
+  toolCalls?: FakeToolCall[];
+  usage?: FakeUsage;
+  /** In Anthropic terms (mapped to OpenAI's finish_reason). Default: tool_use when there are tool calls, else end_turn. */
+  stopReason?: "end_turn" | "tool_use" | "max_tokens" | "stop_sequence" | (string & {});
+  /** The model id to report; default the request's. */
+  model?: string;
+}
+
+/** An error status in the wire's error format. */
+export interface FakeHttpError {
+  status: number;
+  /** Sent as `retry-after` (seconds). */
+  retryAfterS?: number;
+  /** Sent as `retry-after-ms` (both SDKs honour it; keeps 5xx retry tests fast). */
+  retryAfterMs?: number;
+  /** The error type in the body; default per status (e.g. 429 → rate_limit_error on Anthropic). */
+  errorType?: string;
+  message?: string;
+}
+
+export type FakeReply = FakeAnswer | FakeHttpError | { hang: true } | { malformed: true };
+
+export interface FakeMessage {
+  /** "tool" when a message carries only tool results (Anthropic user turn or OpenAI tool messages). */
+  role: "user" | "assistant" | "tool";
+  text: string;
+  toolCalls: { id: string; name: string; arguments: unknown }[];
+  toolResults: { toolCallId: string; content: string; isError: boolean }[];
+}
+
+export interface FakeRequest {
+  /** Arrival order, from 0. */
+  index: number;
+  wire: Wire;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** From x-api-key, else a bearer token, else null. */
+  apiKey: string | null;
+  // biome-ignore lint/suspicious/noExplicitAny: the wire's JSON as sent, for tests to assert on freely
+  body: any;
+  rawBody: string;
+  stream: boolean;
+  model: string;
+  /** max_tokens, or OpenAI's max_completion_tokens. */
+  maxTokens: number | null;
+  system: string;
+  messages: FakeMessage[];
+  toolNames: string[];
+  /** Date.now() when the request arrived. */
+  receivedAt: number;
+}
+
+export type FakeHandler = (req: FakeRequest) => FakeReply | Promise<FakeReply>;
+
+export interface FakeLlmOptions {
+  /** Default: every request answers `{ text: "ok" }`. */
+  handler?: FakeHandler;
+  /** Wait this long before answering each request. */
+  latencyMs?: number;
+  /** When set, a request with another key (or none) gets 401. */
+  requireApiKey?: string;
+}
+
+export interface FakeLlm {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** For the Anthropic SDK's baseURL (it appends /v1/messages). */
+  anthropicBaseURL: string;
+  /** For the OpenAI SDK's baseURL (it appends /chat/completions). */
+  openaiBaseURL: string;
+  /** Every request, in arrival order, including faulted ones. */
+  requests: FakeRequest[];
+  /** Errors thrown by the handler (answered as a non-retryable 400). */
+  handlerErrors: Error[];
+  setHandler(handler: FakeHandler): void;
+  /** Forget recorded requests and handler errors; back to the initial handler. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reply builders and scripts
+
+export function say(text: string, usage?: FakeUsage): FakeAnswer {
+  return { text, ...(usage ? { usage } : {}) };
+}
+
+export function toolUse(name: string, args: Record<string, unknown> | string, text?: string): FakeAnswer {
+  return { ...(text ? { text } : {}), toolCalls: [{ name, arguments: args }] };
+}
+
+export type ScriptStep = FakeReply | FakeHandler;
+
+export interface ScriptedHandler extends FakeHandler {
+  /** Steps not yet used. */
+  remaining(): number;
+}
+
+/**
+ * Answers request n with steps[n] (a reply, or a function of the request for replies that
+ * depend on it or assert on it). A fault step is consumed too, so an SDK retry gets the next step.
+ * A request past the end is answered 400 (not retried) and recorded in handlerErrors.
+ */
+export function scripted(steps: ScriptStep[]): ScriptedHandler {
+  let next = 0;
+  const handler = async (req: FakeRequest): Promise<FakeReply> => {
+    if (next >= steps.length) {
+      throw new Error(
+        `scripted: no reply left for request #${req.index} (the script has ${steps.length} steps)`,
+      );
+    }
+    const step = steps[next++]!;
+    return typeof step === "function" ? step(req) : step;
+  };
+  return Object.assign(handler, { remaining: () => steps.length - next });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> {
+  const initial: FakeHandler = opts.handler ?? (() => ({ text: "ok" }));
+  let handler = initial;
+  const requests: FakeRequest[] = [];
+  const handlerErrors: Error[] = [];
+  const hung = new Set<ServerResponse>();
+
+  const server = createServer((req, res) => {
+    serve(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: { message: String(err) } });
+      else res.destroy();
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rawBody = await readBody(req);
+    const path = (req.url ?? "/").split("?")[0]!;
+    const wire: Wire | null =
+      req.method === "POST" && path === "/v1/messages"
+        ? "anthropic"
+        : req.method === "POST" && (path === "/v1/chat/completions" || path === "/chat/completions")
+          ? "openai"
+          : null;
+    if (!wire) {
+      sendJson(res, 404, { error: { message: `fake LLM: no route for ${req.method} ${path}` } });
+      return;
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(rawBody) as Record<string, unknown>;
+    } catch {
+      sendError(res, wire, { status: 400, message: "fake LLM: the request body is not JSON" });
+      return;
+    }
+    const request = describeRequest(requests.length, wire, path, req.headers, body, rawBody);
+    requests.push(request);
+
+    if (opts.latencyMs) await sleep(opts.latencyMs);
+    if (opts.requireApiKey !== undefined && request.apiKey !== opts.requireApiKey) {
+      sendError(res, wire, { status: 401, message: "invalid x-api-key" });
+      return;
+    }
+    let reply: FakeReply;
+    try {
+      reply = await handler(request);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      handlerErrors.push(error);
+      res.setHeader("x-should-retry", "false");
+      sendError(res, wire, { status: 400, message: `fake LLM handler failed: ${error.message}` });
+      return;
+    }
+    if (res.destroyed) return;
+    if ("hang" in reply) {
+      hung.add(res);
+      res.on("close", () => hung.delete(res));
+      return;
+    }
+    if ("malformed" in reply) {
+      sendMalformed(res, wire, request.stream);
+      return;
+    }
+    if ("status" in reply) {
+      sendError(res, wire, reply);
+      return;
+    }
+    const answer = completeAnswer(reply, request);
+    if (wire === "anthropic") {
+      if (request.stream) sendSse(res, anthropicEvents(answer));
+      else sendJson(res, 200, anthropicMessage(answer));
+    } else if (request.stream) {
+      sendSse(res, openaiChunks(answer, request.body.stream_options?.include_usage === true));
+    } else {
+      sendJson(res, 200, openaiCompletion(answer));
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    anthropicBaseURL: url,
+    openaiBaseURL: `${url}/v1`,
+    requests,
+    handlerErrors,
+    setHandler(next) {
+      handler = next;
+    },
+    reset() {
+      requests.length = 0;
+      handlerErrors.length = 0;
+      handler = initial;
+    },
+    close() {
+      for (const res of hung) res.destroy();
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading requests
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .filter((b): b is { type: "text"; text: string } => b?.type === "text" && typeof b.text === "string")
+    .map((b) => b.text)
+    .join("");
+}
+
+function parseMaybe(text: unknown): unknown {
+  if (typeof text !== "string") return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function describeRequest(
+  index: number,
+  wire: Wire,
+  path: string,
+  headers: IncomingHttpHeaders,
+  // biome-ignore lint/suspicious/noExplicitAny: untrusted wire JSON, read defensively
+  body: any,
+  rawBody: string,
+): FakeRequest {
+  const bearer = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? "")?.[1] ?? null;
+  const xApiKey = headers["x-api-key"];
+  const apiKey = (typeof xApiKey === "string" ? xApiKey : null) ?? bearer;
+  const messages: FakeMessage[] = [];
+  let system = "";
+  let toolNames: string[] = [];
+  const rawMessages: unknown[] = Array.isArray(body.messages) ? body.messages : [];
+  if (wire === "anthropic") {
+    system = textOf(body.system);
+    toolNames = (Array.isArray(body.tools) ? body.tools : []).map((t: { name?: unknown }) => String(t?.name));
+    for (const m of rawMessages as { role: string; content: unknown }[]) {
+      const blocks = Array.isArray(m.content) ? (m.content as Record<string, unknown>[]) : [];
+      const toolResults = blocks
+        .filter((b) => b.type === "tool_result")
+        .map((b) => ({
+          toolCallId: String(b.tool_use_id),
+          content: textOf(b.content),
+          isError: b.is_error === true,
+        }));
+      const toolCalls = blocks
+        .filter((b) => b.type === "tool_use")
+        .map((b) => ({ id: String(b.id), name: String(b.name), arguments: b.input }));
+      const text = textOf(m.content);
+      const role =
+        m.role === "assistant" ? "assistant" : toolResults.length > 0 && text === "" ? "tool" : "user";
+      messages.push({ role, text, toolCalls, toolResults });
+    }
+  } else {
+    toolNames = (Array.isArray(body.tools) ? body.tools : []).map((t: { function?: { name?: unknown } }) =>
+      String(t?.function?.name),
+    );
+    const systems: string[] = [];
+    for (const m of rawMessages as Record<string, unknown>[]) {
+      if (m.role === "system" || m.role === "developer") {
+        systems.push(textOf(m.content));
+      } else if (m.role === "tool") {
+        const result = { toolCallId: String(m.tool_call_id), content: textOf(m.content), isError: false };
+        const prev = messages[messages.length - 1];
+        if (prev?.role === "tool") prev.toolResults.push(result);
+        else messages.push({ role: "tool", text: "", toolCalls: [], toolResults: [result] });
+      } else {
+        const calls = Array.isArray(m.tool_calls) ? (m.tool_calls as Record<string, unknown>[]) : [];
+        messages.push({
+          role: m.role === "assistant" ? "assistant" : "user",
+          text: textOf(m.content),
+          toolCalls: calls.map((c) => {
+            const fn = (c.function ?? {}) as { name?: unknown; arguments?: unknown };
+            return { id: String(c.id), name: String(fn.name), arguments: parseMaybe(fn.arguments) };
+          }),
+          toolResults: [],
+        });
+      }
+    }
+    system = systems.join("\n");
+  }
+  const maxTokens = body.max_tokens ?? body.max_completion_tokens ?? null;
+  return {
+    index,
+    wire,
+    path,
+    headers,
+    apiKey,
+    body,
+    rawBody,
+    stream: body.stream === true,
+    model: String(body.model ?? ""),
+    maxTokens: typeof maxTokens === "number" ? maxTokens : null,
+    system,
+    messages,
+    toolNames,
+    receivedAt: Date.now(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing replies
+
+interface Answer {
+  text: string;
+  toolCalls: { id: string; name: string; json: string; input: unknown }[];
+  usage: Required<FakeUsage>;
+  stopReason: string;
+  model: string;
+  id: string;
+}
+
+function completeAnswer(reply: FakeAnswer, req: FakeRequest): Answer {
+  const text = reply.text ?? "";
+  const toolCalls = (reply.toolCalls ?? []).map((call, i) => {
+    const json = typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments);
+    const id =
+      call.id ?? (req.wire === "anthropic" ? `toolu_fake_${req.index}_${i}` : `call_fake_${req.index}_${i}`);
+    return { id, name: call.name, json, input: parseMaybe(json) };
+  });
+  const outputChars = text.length + toolCalls.reduce((n, c) => n + c.json.length, 0);
+  const usage = reply.usage ?? {
+    input_tokens: Math.ceil(Buffer.byteLength(req.rawBody) / 4),
+    output_tokens: Math.max(1, Math.ceil(outputChars / 4)),
+  };
+  return {
+    text,
+    toolCalls,
+    usage: { cache_read_tokens: 0, cache_write_tokens: 0, ...usage },
+    stopReason: reply.stopReason ?? (toolCalls.length > 0 ? "tool_use" : "end_turn"),
+    model: reply.model ?? (req.model || "fake-model"),
+    id: `${req.wire === "anthropic" ? "msg" : "chatcmpl"}_fake_${req.index}`,
+  };
+}
+
+/** Pieces of at most `size` characters, so streams carry several deltas. */
+function pieces(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.destroyed) return;
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+/** Each entry: [event name or null, data object or "[DONE]"]. */
+function sendSse(res: ServerResponse, events: [string | null, unknown][]): void {
+  if (res.destroyed) return;
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  for (const [event, data] of events) {
+    const payload = typeof data === "string" ? data : JSON.stringify(data);
+    res.write(`${event ? `event: ${event}\n` : ""}data: ${payload}\n\n`);
+  }
+  res.end();
+}
+
+const ANTHROPIC_ERROR_TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  402: "billing_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  500: "api_error",
+  504: "timeout_error",
+  529: "overloaded_error",
+};
+
+const OPENAI_ERRORS: Record<number, { type: string; code: string | null }> = {
+  400: { type: "invalid_request_error", code: null },
+  401: { type: "invalid_request_error", code: "invalid_api_key" },
+  403: { type: "invalid_request_error", code: "unsupported_country_region_territory" },
+  404: { type: "invalid_request_error", code: "model_not_found" },
+  429: { type: "requests", code: "rate_limit_exceeded" },
+  500: { type: "server_error", code: null },
+  503: { type: "server_error", code: null },
+};
+
+function sendError(res: ServerResponse, wire: Wire, fault: FakeHttpError): void {
+  if (res.destroyed) return;
+  const message = fault.message ?? `fake LLM: scripted ${fault.status}`;
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (fault.retryAfterS !== undefined) headers["retry-after"] = String(fault.retryAfterS);
+  if (fault.retryAfterMs !== undefined) headers["retry-after-ms"] = String(fault.retryAfterMs);
+  res.writeHead(fault.status, headers);
+  if (wire === "anthropic") {
+    const type = fault.errorType ?? ANTHROPIC_ERROR_TYPES[fault.status] ?? "api_error";
+    res.end(JSON.stringify({ type: "error", error: { type, message } }));
+  } else {
+    const known = OPENAI_ERRORS[fault.status] ?? { type: "server_error", code: null };
+    res.end(
+      JSON.stringify({
+        error: { message, type: fault.errorType ?? known.type, param: null, code: known.code },
+      }),
+    );
+  }
+}
+
+function sendMalformed(res: ServerResponse, wire: Wire, stream: boolean): void {
+  if (!stream) {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(
+      wire === "anthropic"
+        ? '{"id":"msg_fake","type":"message","content":[{"type":"te'
+        : '{"id":"chatcmpl_fake","choices":[{',
+    );
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  res.write(wire === "anthropic" ? "event: message_start\ndata: {not json\n\n" : "data: {not json\n\n");
+  res.end();
+}
+
+function anthropicUsage(u: Required<FakeUsage>) {
+  return {
+    input_tokens: u.input_tokens,
+    output_tokens: u.output_tokens,
+    cache_creation_input_tokens: u.cache_write_tokens,
+    cache_read_input_tokens: u.cache_read_tokens,
+  };
+}
+
+function anthropicMessage(a: Answer) {
+  return {
+    id: a.id,
+    type: "message",
+    role: "assistant",
+    model: a.model,
+    content: [
+      ...(a.text ? [{ type: "text", text: a.text }] : []),
+      ...a.toolCalls.map((c) => ({ type: "tool_use", id: c.id, name: c.name, input: c.input })),
+    ],
+    stop_reason: a.stopReason,
+    stop_sequence: null,
+    usage: anthropicUsage(a.usage),
+  };
+}
+
+function anthropicEvents(a: Answer): [string, unknown][] {
+  const events: [string, unknown][] = [];
+  events.push([
+    "message_start",
+    {
+      type: "message_start",
+      message: {
+        id: a.id,
+        type: "message",
+        role: "assistant",
+        model: a.model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...anthropicUsage(a.usage), output_tokens: 1 },
+      },
+    },
+  ]);
+  events.push(["ping", { type: "ping" }]);
+  let index = 0;
+  if (a.text) {
+    events.push([
+      "content_block_start",
+      { type: "content_block_start", index, content_block: { type: "text", text: "" } },
+    ]);
+    for (const piece of pieces(a.text, 16)) {
+      events.push([
+        "content_block_delta",
+        { type: "content_block_delta", index, delta: { type: "text_delta", text: piece } },
+      ]);
+    }
+    events.push(["content_block_stop", { type: "content_block_stop", index }]);
+    index++;
+  }
+  for (const call of a.toolCalls) {
+    events.push([
+      "content_block_start",
+      {
+        type: "content_block_start",
+        index,
+        content_block: { type: "tool_use", id: call.id, name: call.name, input: {} },
+      },
+    ]);
+    for (const piece of pieces(call.json, 10)) {
+      events.push([
+        "content_block_delta",
+        { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: piece } },
+      ]);
+    }
+    events.push(["content_block_stop", { type: "content_block_stop", index }]);
+    index++;
+  }
+  events.push([
+    "message_delta",
+    {
+      type: "message_delta",
+      delta: { stop_reason: a.stopReason, stop_sequence: null },
+      usage: { output_tokens: a.usage.output_tokens },
+    },
+  ]);
+  events.push(["message_stop", { type: "message_stop" }]);
+  return events;
+}
+
+const FINISH_REASONS: Record<string, string> = {
+  end_turn: "stop",
+  stop_sequence: "stop",
+  tool_use: "tool_calls",
+  max_tokens: "length",
+};
+
+/** prompt_tokens includes cached tokens on this wire. */
+function openaiUsage(u: Required<FakeUsage>) {
+  const prompt = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: u.output_tokens,
+    total_tokens: prompt + u.output_tokens,
+    prompt_tokens_details: {
+      cached_tokens: u.cache_read_tokens,
+      audio_tokens: 0,
+      ...(u.cache_write_tokens > 0 ? { cache_write_tokens: u.cache_write_tokens } : {}),
+    },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+  };
+}
+
+function openaiCompletion(a: Answer) {
+  return {
+    id: a.id,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model: a.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: "assistant",
+          content: a.text || null,
+          refusal: null,
+          ...(a.toolCalls.length > 0
+            ? {
+                tool_calls: a.toolCalls.map((c) => ({
+                  id: c.id,
+                  type: "function",
+                  function: { name: c.name, arguments: c.json },
+                })),
+              }
+            : {}),
+        },
+        logprobs: null,
+        finish_reason: FINISH_REASONS[a.stopReason] ?? a.stopReason,
+      },
+    ],
+    usage: openaiUsage(a.usage),
+  };
+}
+
+function openaiChunks(a: Answer, includeUsage: boolean): [null, unknown][] {
+  const base = {
+    id: a.id,
+    object: "chat.completion.chunk",
+    created: Math.floor(Date.now() / 1000),
+    model: a.model,
+  };
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null): [null, unknown] => [
+    null,
+    { ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] },
+  ];
+  const out: [null, unknown][] = [chunk({ role: "assistant", content: "", refusal: null })];
+  for (const piece of pieces(a.text, 16)) out.push(chunk({ content: piece }));
+  a.toolCalls.forEach((c, i) => {
+    out.push(
+      chunk({
+        tool_calls: [{ index: i, id: c.id, type: "function", function: { name: c.name, arguments: "" } }],
+      }),
+    );
+    for (const piece of pieces(c.json, 10))
+      out.push(chunk({ tool_calls: [{ index: i, function: { arguments: piece } }] }));
+  });
+  out.push(chunk({}, FINISH_REASONS[a.stopReason] ?? a.stopReason));
+  if (includeUsage) out.push([null, { ...base, choices: [], usage: openaiUsage(a.usage) }]);
+  out.push([null, "[DONE]"]);
+  return out;
+}
