@@ -21,7 +21,10 @@ export interface ValidationCommand {
   run: string;
   /** Exit code that counts as success; default 0. */
   expect_exit?: number;
-  /** A substring, or `/regex/flags`, that the captured output must contain. */
+  /**
+   * A substring, or `/regex/flags`, the output must contain. Checked against the kept head and
+   * tail (what the caller sees), so text only in a dropped middle does not count.
+   */
   expect_output?: string;
   /** Seconds before the command's process group is killed; default 60, clamped to the ceiling. */
   timeout_s?: number;

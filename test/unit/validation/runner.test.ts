@@ -225,6 +225,15 @@ describe("runValidation: pass/fail", () => {
     expect(result.error).toMatch(/127/);
   });
 
+  it("reports bash failing to start as a failed result, not a throw", async () => {
+    const result = await runCommand(
+      { run: "echo hi" },
+      { ...opts(), env: { PATH: join(dir, "no-bin-here") } },
+    );
+    expect(result).toMatchObject({ passed: false, exit_code: null, timed_out: false });
+    expect(result.error).toMatch(/bash could not be started: .*ENOENT/);
+  });
+
   it("honours a non-zero expect_exit", async () => {
     const { results } = await runValidation(
       [
