@@ -50,6 +50,8 @@ const VERBS = new Set(
     "specify start stop stub subscribe test toggle track translate unwrap upsert wire yield give put take " +
     "accept allow attach branch cap change clone commit derive dispatch display edit extend fetch hide hook " +
     "index lift lock narrow note omit pull push queue reach reindex relax remove shorten sanitize slice spread " +
+    "prepend assign provide preserve iterate increment decrement leave group await loop bind expect turn " +
+    "instantiate destructure unify widen tighten delegate duplicate shift consolidate cover " +
     "then finally first next also do not don't never only in at for on after before inside within if when"
   ).split(/\s+/),
 );
@@ -61,16 +63,20 @@ function words(text: string): number {
 /** Shell patterns that write to the tree; validation should observe, not change. */
 const MODIFYING = [
   /\bsed\s+(-[a-zA-Z]*i|--in-place)/,
-  /(^|[^>&0-9])>>?\s*(?!\/dev\/null|&)[^\s|&;]+/,
   /\b(rm|mv|cp|touch|mkdir|rmdir|chmod|chown|ln|tee|truncate)\s/,
   /\bgit\s+(add|commit|checkout|reset|stash|apply|am|merge|rebase|clean|restore|switch|push|pull|rm|mv)\b/,
   /\b(npm|pnpm|yarn|bun)\s+(i|install|add|remove|uninstall|update|ci)\b/,
   /\bpip\s+install\b/,
-  /--fix\b|--write\b|\bprettier\s+(-w|--write)|\bgofmt\s+-w|\bblack\s+(?!--check)/,
+  /--fix(?![\w-])|--write(?![\w-])|\bprettier\s+(-w|--write)|\bgofmt\s+-w|\bblack\s+(?!--check)/,
 ];
 
+/** A redirect into a file (`> f`, `>> f`, `2> f`, `&> f`), but not `=>`, `2>&1` or `> /dev/null`. */
+const REDIRECT = /(^|[^>=<-])>>?\s*(?!\/dev\/null(?![^\s;|&)])|&)[^\s|&;)]/;
+
 export function modifiesFiles(command: string): boolean {
-  return MODIFYING.some((re) => re.test(command));
+  // Quoted text is data (`node -e "x => y"`, `grep "a > b"`): a redirect is only a redirect outside quotes.
+  const unquoted = command.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, '""');
+  return REDIRECT.test(unquoted) || MODIFYING.some((re) => re.test(command));
 }
 
 /**
@@ -189,7 +195,8 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
     const first = step
       .replace(/^\s*(\d+[.)]|[-*•])\s*/, "")
       .trim()
-      .split(/[\s:,(`]+/)[0]
+      .split(/[\s:,(`]+/)
+      .find(Boolean)
       ?.toLowerCase()
       .replace(/[^a-z'-]/g, "");
     if (first && !VERBS.has(first) && !/^(re|un|de)?[a-z]+(ize|ise|ify)$/.test(first))

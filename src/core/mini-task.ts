@@ -184,8 +184,9 @@ export function formatTaskId(project: string, number: number, slug: string): str
 /** A slug from a title: "Add the CSV parser!" → "add-the-csv-parser" (at most 40 chars). */
 export function slugify(title: string): string {
   const s = title
-    .toLowerCase()
     .normalize("NFKD")
+    .replace(/\p{M}+/gu, "") // drop the accents NFKD split off: "crème" → "creme", not "cre-me"
+    .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "")
     .slice(0, 40)

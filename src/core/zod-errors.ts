@@ -31,7 +31,10 @@ export function describeIssue(issue: z.core.$ZodIssue, prefix = ""): string {
       return `Unknown field ${keys}${where}; remove it (unknown fields are not accepted).`;
     }
     case "invalid_type": {
-      if (issue.input === undefined) return `${at()} is required; add it.`;
+      // zod 4 leaves `input` out of issues unless asked (reportInput), so fall back to its message.
+      const missing =
+        "input" in issue ? issue.input === undefined : /received undefined$/.test(issue.message);
+      if (missing) return `${at()} is required; add it.`;
       return `${at()} must be ${describeType(issue.expected)}.`;
     }
     case "invalid_value": {
