@@ -1,0 +1,115 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { UserError } from "../core/errors.js";
+import { SLUG_RE } from "../core/mini-task.js";
+import { costOf } from "../core/pricing.js";
+import { extractLearnings, renderLogMarkdown } from "../core/report-render.js";
+import { computeSavings, type SavingsReport, type SavingsTaskInput } from "../core/savings.js";
+import type { Usage } from "../core/usage.js";
+import { catalogVersion, priceOf } from "../providers/catalog.js";
+import type { Config } from "../providers/config.js";
+import { plannerModel, type ResolvedModel } from "../providers/registry.js";
+import { LEDGER_FILE, Ledger } from "./ledger.js";
+import { safePath } from "./safe-path.js";
+
+/** The report file inside each project's folder. */
+export const LOG_FILE = "LOG.md";
+
+/** The cost of `usage` on `model`: config override, else catalog; null when no price is known. */
+export async function priceEntry(model: ResolvedModel, usage: Usage): Promise<number | null> {
+  return costOf(usage, await priceOf(model));
+}
+
+/** The ledger of a delegate dir (mini-projects/ledger.jsonl). */
+export function ledgerAt(dir: string): Ledger {
+  return new Ledger(join(dir, LEDGER_FILE));
+}
+
+/** "@pydantic/genai-prices 0.1.8; overrides in delegate.config.json for haiku, sonnet". */
+export async function pricesLabel(config: Config): Promise<string> {
+  const overridden = Object.entries(config.models ?? {})
+    .filter(([, m]) => m.price)
+    .map(([alias]) => alias)
+    .sort();
+  const catalog = await catalogVersion();
+  return overridden.length
+    ? `${catalog}; overrides in delegate.config.json for ${overridden.join(", ")}`
+    : catalog;
+}
+
+export interface BuildReportOptions {
+  /** Real path of the workspace root. */
+  workspaceRoot: string;
+  /** The delegate dir (mini-projects), absolute or relative to the workspace root. */
+  dir: string;
+  project: string;
+  config: Config;
+  /** The project's tasks as the task store knows them. */
+  tasks: readonly SavingsTaskInput[];
+  /** Stamped into LOG.md; defaults to the current time. */
+  now?: Date;
+}
+
+export interface BuiltReport {
+  report: SavingsReport;
+  markdown: string;
+  /** Absolute path of the LOG.md written. */
+  logPath: string;
+}
+
+/**
+ * Read the ledger, price the counterfactual at the planner's rates, compute the project's savings
+ * and write `<dir>/<project>/LOG.md` atomically (temp file + rename), keeping the Learnings
+ * section the user wrote in the previous one.
+ */
+export async function buildSavingsReport(opts: BuildReportOptions): Promise<BuiltReport> {
+  if (!SLUG_RE.test(opts.project)) {
+    throw new UserError(`project "${opts.project}" must be a lowercase slug like split-todoist.`, "project");
+  }
+  const dir = resolve(opts.workspaceRoot, opts.dir);
+  const inWorkspace = (p: string) => relative(opts.workspaceRoot, p) || ".";
+  const ledgerPath = await safePath(opts.workspaceRoot, inWorkspace(join(dir, LEDGER_FILE)), "ledger");
+  const logPath = await safePath(
+    opts.workspaceRoot,
+    inWorkspace(join(dir, opts.project, LOG_FILE)),
+    "project",
+  );
+
+  const planner = plannerModel(opts.config);
+  const [read, plannerPrice, prices, previous] = await Promise.all([
+    new Ledger(ledgerPath.abs).read({ project: opts.project }),
+    priceOf(planner),
+    pricesLabel(opts.config),
+    readFile(logPath.abs, "utf8").catch(() => ""),
+  ]);
+  const report = computeSavings({
+    project: opts.project,
+    entries: read.entries,
+    plannerModel: planner.model,
+    plannerPrice,
+    tasks: opts.tasks,
+    warnings: read.warnings,
+    catalog: prices,
+  });
+  const learnings = extractLearnings(previous);
+  const markdown = renderLogMarkdown(report, {
+    generatedAt: (opts.now ?? new Date()).toISOString(),
+    ...(learnings ? { learnings } : {}),
+  });
+  await writeAtomically(logPath.abs, markdown);
+  return { report, markdown, logPath: logPath.abs };
+}
+
+/** Readers see the old file or the new one, never half of one. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    await writeFile(tmp, text, { encoding: "utf8", flush: true });
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
