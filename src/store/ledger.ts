@@ -46,9 +46,7 @@ export class Ledger {
     if (entries.length === 0) return;
     let text = "";
     for (const entry of entries) text += `${serialize(entry)}\n`;
-    await mkdir(dirname(this.path), { recursive: true });
-    // "a+": O_APPEND for the write, readable so the last byte can be checked.
-    const fh = await open(this.path, "a+", 0o644);
+    const fh = await openForAppend(this.path);
     try {
       if (await endsInTornLine(fh)) text = `\n${text}`;
       await writeAll(fh, Buffer.from(text, "utf8"));
@@ -118,6 +116,17 @@ function serialize(entry: LedgerEntry): string {
     throw new Error(`Refusing to append an invalid ledger record: ${issue.path.join(".")}: ${issue.message}`);
   }
   return JSON.stringify(parsed.data);
+}
+
+/** "a+": O_APPEND for the write, readable so the last byte can be checked. */
+async function openForAppend(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, "a+", 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    await mkdir(dirname(path), { recursive: true });
+    return open(path, "a+", 0o644);
+  }
 }
 
 /**
