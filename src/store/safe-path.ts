@@ -106,16 +106,18 @@ export async function realRoot(root: string): Promise<string> {
  * Claude configuration, this server's config, and its own task and ledger files.
  */
 export function protectedReason(rel: string, delegateDir: string): string | null {
-  const p = rel.replace(/^\.\/+/, "");
-  const first = p.split("/")[0] ?? "";
-  const base = p.split("/").pop() ?? "";
-  if (first === ".git" || base === ".git") return "git internals are never written by the executor";
+  // Lower-cased: on case-insensitive file systems (macOS, Windows) ".GIT/config" is ".git/config".
+  const p = rel.replace(/^\.\/+/, "").toLowerCase();
+  const parts = p.split("/");
+  const first = parts[0] ?? "";
+  const base = parts[parts.length - 1] ?? "";
+  if (parts.includes(".git")) return "git internals are never written by the executor";
   if (base === ".gitattributes" || base === ".gitmodules")
     return "git attribute and module files can run filters; the executor never writes them";
   if (p === ".mcp.json" || first === ".claude" || first === ".cursor" || first === ".vscode")
     return "client configuration is never written by the executor";
   if (p === "delegate.config.json") return "the server's configuration is never written by the executor";
-  const dir = delegateDir.replace(/\/+$/, "");
+  const dir = delegateDir.replace(/\/+$/, "").toLowerCase();
   if (p === dir || p.startsWith(`${dir}/`))
     return "task specs and the ledger are never written by the executor";
   return null;

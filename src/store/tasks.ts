@@ -76,7 +76,16 @@ export class TaskStore {
         throw new UserError(`task_id "${id}" does not exist; list_tasks shows the ids.`, "task_id");
       throw err;
     }
-    const parsed = storedTaskSchema.safeParse(JSON.parse(text));
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new UserError(
+        `${path} is damaged (${(err as Error).message}); fix or delete the file.`,
+        "task_id",
+      );
+    }
+    const parsed = storedTaskSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw new UserError(

@@ -61,9 +61,10 @@ export async function resolveWorkspace(src: WorkspaceSources): Promise<Workspace
     );
   }
   const dirRel = (env.DELEGATE_DIR || DEFAULT_DELEGATE_DIR).replace(/^\.\/+|\/+$/g, "");
-  if (!dirRel || dirRel.startsWith("/") || dirRel.split("/").includes("..")) {
+  // Only plain segments: "." or "a//b" would make the protected-path check (safe-path.ts) miss the dir.
+  if (dirRel.startsWith("/") || dirRel.split("/").some((s) => s === "" || s === "." || s === "..")) {
     throw new UserError(
-      `DELEGATE_DIR "${env.DELEGATE_DIR}" must be a relative path inside the workspace.`,
+      `DELEGATE_DIR "${env.DELEGATE_DIR}" must be a relative path inside the workspace, like mini-projects or .delegate/tasks.`,
       "DELEGATE_DIR",
     );
   }
