@@ -8,6 +8,11 @@ const HELP = `delegate-mcp — big model plans, small model executes, big model 
 Usage:
   delegate-mcp [--root DIR]                    stdio MCP server (what MCP clients start)
   delegate-mcp serve [--root DIR]              the same
+  delegate-mcp serve --http [--port N] [--host H] [--root DIR]
+                                               Streamable HTTP at http://H:N/mcp (default 127.0.0.1:8765);
+                                               a non-loopback --host needs DELEGATE_HTTP_TOKEN
+  delegate-mcp report [--project P] [--json]   the savings report (all projects by default); writes LOG.md
+  delegate-mcp tasks [--project P]             the task table
   delegate-mcp --help | --version
 
 Options:
@@ -50,6 +55,106 @@ async function serveStdio(root: string | undefined): Promise<void> {
   log.debug("stdio server ready");
 }
 
+async function serveHttpCommand(opts: {
+  root?: string | undefined;
+  port?: string | undefined;
+  host?: string | undefined;
+}): Promise<void> {
+  const port = opts.port === undefined ? 8765 : Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port ${opts.port} is not a port number (0-65535).`);
+  const { serveHttp } = await import("./transports/http.js");
+  const running = await serveHttp({
+    port,
+    host: opts.host ?? "127.0.0.1",
+    root: opts.root,
+    env: process.env,
+  });
+  process.stderr.write(`delegate-mcp: serving MCP at ${running.url}\n`);
+  let closing = false;
+  const shutdown = async (why: string) => {
+    if (closing) return;
+    closing = true;
+    log.info(`shutting down: ${why}`);
+    const timer = setTimeout(() => process.exit(1), 15_000);
+    timer.unref();
+    await running.close().catch((err) => log.error(`shutdown failed: ${messageOf(err)}`));
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+async function openWorkspace(root: string | undefined) {
+  const [{ resolveWorkspace }, { TaskStore }, { loadConfig }] = await Promise.all([
+    import("./store/workspace.js"),
+    import("./store/tasks.js"),
+    import("./providers/config.js"),
+  ]);
+  const ws = await resolveWorkspace({ flag: root });
+  const { config } = await loadConfig(ws.root);
+  return { ws, store: new TaskStore(ws), config };
+}
+
+async function reportCommand(
+  root: string | undefined,
+  project: string | undefined,
+  json: boolean,
+): Promise<number> {
+  const { ws, store, config } = await openWorkspace(root);
+  const [{ buildSavingsReport }, { renderReportTable }] = await Promise.all([
+    import("./store/report.js"),
+    import("./core/report-render.js"),
+  ]);
+  const projects = project ? [project] : await store.projects();
+  if (projects.length === 0) {
+    process.stderr.write(`No projects in ${ws.dir} yet; create a mini-task first.\n`);
+    if (json) out("[]");
+    return 0;
+  }
+  const reports = [];
+  for (const p of projects) {
+    const { tasks } = await store.list({ project: p });
+    const built = await buildSavingsReport({
+      workspaceRoot: ws.root,
+      dir: ws.dir,
+      project: p,
+      config,
+      tasks: tasks.map((t) => ({ id: t.id, status: t.status, estimate: t.estimate })),
+    });
+    reports.push(built.report);
+    if (!json) out(`${renderReportTable(built.report)}\n(written to ${ws.dirRel}/${p}/LOG.md)\n`);
+  }
+  if (json) out(JSON.stringify(project ? reports[0] : reports, null, 2));
+  return 0;
+}
+
+async function tasksCommand(root: string | undefined, project: string | undefined): Promise<number> {
+  const { store } = await openWorkspace(root);
+  const [{ renderTaskTable }, { attemptsCost }] = await Promise.all([
+    import("./core/report-render.js"),
+    import("./tools/task-views.js"),
+  ]);
+  const { tasks, warnings } = await store.list(project ? { project } : {});
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  if (tasks.length === 0) {
+    out(project ? `No tasks in project ${project}.` : "No tasks yet.");
+    return 0;
+  }
+  out(
+    renderTaskTable(
+      tasks.map((t) => ({
+        id: t.id,
+        status: t.status,
+        model: t.attempts[t.attempts.length - 1]?.model ?? t.estimate.model,
+        attempts: t.attempts.length,
+        cost_usd: attemptsCost(t),
+      })),
+    ),
+  );
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -57,6 +162,11 @@ export async function main(argv: string[]): Promise<number> {
     strict: true,
     options: {
       root: { type: "string" },
+      http: { type: "boolean" },
+      port: { type: "string" },
+      host: { type: "string" },
+      project: { type: "string" },
+      json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -73,8 +183,16 @@ export async function main(argv: string[]): Promise<number> {
   const command = positionals[0] ?? "serve";
   switch (command) {
     case "serve":
+      if (values.http) {
+        await serveHttpCommand({ root: values.root, port: values.port, host: values.host });
+        return -1;
+      }
       await serveStdio(values.root);
       return -1;
+    case "report":
+      return reportCommand(values.root, values.project, values.json === true);
+    case "tasks":
+      return tasksCommand(values.root, values.project);
     default:
       process.stderr.write(`Unknown command "${command}".\n\n${HELP}`);
       return 2;

@@ -33,6 +33,10 @@ export interface DelegateServer {
   cleanup(): Promise<void>;
 }
 
+// One TaskStore per workspace for the whole process: its per-task write queue must be shared by
+// every session (the HTTP transport runs one server per session).
+const stores = new Map<string, TaskStore>();
+
 function errorResult(text: string): CallToolResult {
   return { isError: true, content: [{ type: "text", text }] };
 }
@@ -67,7 +71,6 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
     },
   );
   const state = createState(env);
-  const stores = new Map<string, TaskStore>();
   let rootsCache: Promise<string[] | undefined> | undefined;
 
   server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {

@@ -1,0 +1,265 @@
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { messageOf } from "../core/errors.js";
+import { type MiniTaskSpec, parseLines } from "../core/mini-task.js";
+import { countLines, numberLines } from "../core/render.js";
+import type { ToolCall } from "../providers/types.js";
+import { protectedReason, safePath } from "../store/safe-path.js";
+import type { ValidationRun } from "../validation/runner.js";
+
+/** Lines returned by one read_file call; more must be asked for in ranges. */
+export const READ_MAX_LINES = 400;
+/** Largest file write_file accepts. */
+export const WRITE_MAX_BYTES = 1024 * 1024;
+/** Output of a failing command shown to the executor. */
+export const VALIDATION_TAIL_CHARS = 2000;
+
+export interface ToolReply {
+  content: string;
+  isError: boolean;
+}
+
+export interface Finish {
+  status: "complete" | "failed";
+  summary: string;
+}
+
+function norm(p: string): string {
+  return p.replace(/^\.\/+/, "");
+}
+
+/** Closest window of `file` to `needle`, by lines equal after trimming, for a no-match hint. */
+export function closestMatch(file: string, needle: string): { line: number; text: string } | null {
+  const lines = file.split("\n");
+  const want = needle.split("\n").map((l) => l.trim());
+  const size = Math.max(1, want.length);
+  let best = { score: 0, line: -1 };
+  for (let i = 0; i + size <= lines.length || (i === 0 && lines.length > 0); i++) {
+    let score = 0;
+    for (let j = 0; j < size && i + j < lines.length; j++) {
+      const have = lines[i + j]!.trim();
+      const w = want[j]!;
+      if (have === w) score += 2;
+      else if (w && (have.includes(w) || w.includes(have)) && have.length > 2) score += 1;
+    }
+    if (score > best.score) best = { score, line: i };
+    if (i + size >= lines.length) break;
+  }
+  if (best.line < 0) return null;
+  const end = Math.min(lines.length, best.line + size);
+  return { line: best.line + 1, text: numberLines(file, best.line + 1, end) };
+}
+
+function lineOf(text: string, index: number): number {
+  let n = 1;
+  for (let i = 0; i < index; i++) if (text.charCodeAt(i) === 10) n++;
+  return n;
+}
+
+/**
+ * The executor's tools, confined to its spec: reads only listed files (and only listed ranges of
+ * read-only files), writes only files_to_modify, never a protected path, runs only the spec's
+ * validation. Everything refused is recorded for the planner.
+ */
+export class ExecutorTools {
+  readonly refused: string[] = [];
+  readonly written = new Set<string>();
+  readonly validations: ValidationRun[] = [];
+  finished: Finish | undefined;
+  private readonly modify: Set<string>;
+  private readonly readable: Map<string, { start: number; end: number }[] | "all">;
+
+  constructor(
+    private readonly root: string,
+    spec: MiniTaskSpec,
+    private readonly delegateDirRel: string,
+    private readonly validate: () => Promise<ValidationRun>,
+  ) {
+    this.modify = new Set(spec.files_to_modify.map((f) => norm(f.path)));
+    this.readable = new Map();
+    for (const f of spec.files_to_modify) this.readable.set(norm(f.path), "all");
+    for (const f of spec.files_to_read) {
+      const p = norm(f.path);
+      if (this.readable.get(p) === "all") continue;
+      const r = f.lines ? parseLines(f.lines) : null;
+      if (!r) {
+        this.readable.set(p, "all");
+        continue;
+      }
+      const list = (this.readable.get(p) as { start: number; end: number }[] | undefined) ?? [];
+      list.push(r);
+      this.readable.set(p, list);
+    }
+  }
+
+  private refuse(what: string, why: string): ToolReply {
+    this.refused.push(`${what}: ${why}`);
+    return { content: `Refused: ${why}`, isError: true };
+  }
+
+  async call(call: ToolCall): Promise<ToolReply> {
+    if (call.argumentsError) {
+      return {
+        content: `Your arguments for ${call.name} were not valid JSON (${call.argumentsError}); call it again with a JSON object.`,
+        isError: true,
+      };
+    }
+    const args = call.arguments;
+    try {
+      switch (call.name) {
+        case "read_file":
+          return await this.readFile(args);
+        case "write_file":
+          return await this.writeFile(args);
+        case "edit_file":
+          return await this.editFile(args);
+        case "run_validation":
+          return await this.runValidation();
+        case "finish":
+          return this.finish(args);
+        default:
+          return this.refuse(
+            `tool ${call.name}`,
+            `there is no tool "${call.name}"; use read_file, write_file, edit_file, run_validation or finish.`,
+          );
+      }
+    } catch (err) {
+      return { content: `${call.name} failed: ${messageOf(err)}`, isError: true };
+    }
+  }
+
+  private str(args: Record<string, unknown>, key: string, tool: string): string {
+    const v = args[key];
+    if (typeof v !== "string") throw new Error(`${tool} needs "${key}" as a string`);
+    return v;
+  }
+
+  private async resolve(path: string): Promise<string> {
+    return (await safePath(this.root, path, "path")).abs;
+  }
+
+  private async readFile(args: Record<string, unknown>): Promise<ToolReply> {
+    const path = norm(this.str(args, "path", "read_file"));
+    const allowed = this.readable.get(path);
+    if (!allowed)
+      return this.refuse(
+        `read_file ${path}`,
+        `${path} is not listed in the task; you may read only ${[...this.readable.keys()].join(", ")}.`,
+      );
+    const text = await readFile(await this.resolve(path), "utf8").catch((err) => {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`${path} does not exist yet`);
+      throw err;
+    });
+    const total = countLines(text);
+    let start = typeof args.start_line === "number" ? Math.max(1, Math.floor(args.start_line)) : 1;
+    let end = typeof args.end_line === "number" ? Math.min(total, Math.floor(args.end_line)) : total;
+    if (allowed !== "all") {
+      const inside =
+        allowed.find((r) => start >= r.start && start <= r.end) ??
+        (args.start_line === undefined ? allowed[0] : undefined);
+      if (!inside) {
+        const ranges = allowed.map((r) => `${r.start}-${r.end}`).join(", ");
+        return this.refuse(
+          `read_file ${path}:${start}`,
+          `only lines ${ranges} of ${path} are listed in the task.`,
+        );
+      }
+      if (args.start_line === undefined) start = inside.start;
+      end = Math.min(end, inside.end);
+    }
+    if (end - start + 1 > READ_MAX_LINES) end = start + READ_MAX_LINES - 1;
+    if (start > total) return { content: `${path} has ${total} lines.`, isError: false };
+    return {
+      content: `${path} lines ${start}-${end} of ${total}:\n${numberLines(text, start, end)}`,
+      isError: false,
+    };
+  }
+
+  private async checkWritable(path: string, tool: string): Promise<string | ToolReply> {
+    if (!this.modify.has(path))
+      return this.refuse(
+        `${tool} ${path}`,
+        `${path} is not under "Files to modify"; you may write only ${[...this.modify].join(", ")}.`,
+      );
+    const reason = protectedReason(path, this.delegateDirRel);
+    if (reason) return this.refuse(`${tool} ${path}`, `${path}: ${reason}.`);
+    try {
+      return await this.resolve(path);
+    } catch (err) {
+      return this.refuse(`${tool} ${path}`, messageOf(err));
+    }
+  }
+
+  private async writeFile(args: Record<string, unknown>): Promise<ToolReply> {
+    const path = norm(this.str(args, "path", "write_file"));
+    const content = this.str(args, "content", "write_file");
+    const abs = await this.checkWritable(path, "write_file");
+    if (typeof abs !== "string") return abs;
+    if (Buffer.byteLength(content) > WRITE_MAX_BYTES)
+      return { content: `content is over 1 MB; write smaller files.`, isError: true };
+    await mkdir(dirname(abs), { recursive: true });
+    await writeFile(abs, content);
+    this.written.add(path);
+    return { content: `Wrote ${path} (${countLines(content)} lines).`, isError: false };
+  }
+
+  private async editFile(args: Record<string, unknown>): Promise<ToolReply> {
+    const path = norm(this.str(args, "path", "edit_file"));
+    const oldString = this.str(args, "old_string", "edit_file");
+    const newString = this.str(args, "new_string", "edit_file");
+    const abs = await this.checkWritable(path, "edit_file");
+    if (typeof abs !== "string") return abs;
+    if (oldString === "")
+      return { content: "old_string is empty; copy the exact text to replace from the file.", isError: true };
+    const exists = await stat(abs).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) return { content: `${path} does not exist; use write_file to create it.`, isError: true };
+    const text = await readFile(abs, "utf8");
+    const first = text.indexOf(oldString);
+    if (first < 0) {
+      const near = closestMatch(text, oldString);
+      const hint = near ? ` The closest text is at line ${near.line}:\n${near.text}` : "";
+      return {
+        content: `old_string was not found in ${path}; nothing was written. Copy it exactly (without line numbers).${hint}`,
+        isError: true,
+      };
+    }
+    const second = text.indexOf(oldString, first + 1);
+    if (second >= 0) {
+      const lines: number[] = [];
+      for (let i = first; i >= 0 && lines.length < 10; i = text.indexOf(oldString, i + 1))
+        lines.push(lineOf(text, i));
+      return {
+        content: `old_string matches ${lines.length >= 10 ? "10 or more" : lines.length} places in ${path} (lines ${lines.join(", ")}); nothing was written. Include more surrounding lines so it matches once.`,
+        isError: true,
+      };
+    }
+    await writeFile(abs, text.slice(0, first) + newString + text.slice(first + oldString.length));
+    this.written.add(path);
+    return { content: `Edited ${path} at line ${lineOf(text, first)}.`, isError: false };
+  }
+
+  private async runValidation(): Promise<ToolReply> {
+    const run = await this.validate();
+    this.validations.push(run);
+    if (run.passed)
+      return { content: `Validation passed (${run.results.length} command(s)).`, isError: false };
+    const failed = run.results.filter((r) => !r.passed && !r.skipped);
+    const body = failed
+      .map(
+        (r) =>
+          `$ ${r.run}\nexit ${r.exit_code ?? (r.timed_out ? "timeout" : "none")}\n${r.output.slice(-VALIDATION_TAIL_CHARS)}`,
+      )
+      .join("\n\n");
+    return { content: `Validation failed.\n${body}`, isError: false };
+  }
+
+  private finish(args: Record<string, unknown>): ToolReply {
+    const status = args.status === "complete" ? "complete" : "failed";
+    const summary = typeof args.summary === "string" ? args.summary : "";
+    this.finished = { status, summary };
+    return { content: "Done.", isError: false };
+  }
+}

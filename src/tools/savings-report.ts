@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { SLUG_RE } from "../core/mini-task.js";
+import { renderReportTable } from "../core/report-render.js";
+import { savingsReportSchema } from "../core/savings.js";
+import { buildSavingsReport } from "../store/report.js";
+import { defineTool } from "./define.js";
+
+export const savingsReportTool = defineTool({
+  name: "savings_report",
+  description:
+    "A project's actual cost vs the all-big counterfactual: savings, usage by phase and model, estimate vs actual per task. Writes LOG.md.",
+  input: z.object({ project: z.string().regex(SLUG_RE, "must be a project slug") }).strict(),
+  output: savingsReportSchema.extend({ log_path: z.string() }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async handle({ project }, ctx) {
+    const ws = await ctx.workspace();
+    const { tasks } = await (await ctx.tasks()).list({ project });
+    const built = await buildSavingsReport({
+      workspaceRoot: ws.root,
+      dir: ws.dir,
+      project,
+      config: await ctx.config(),
+      tasks: tasks.map((t) => ({ id: t.id, status: t.status, estimate: t.estimate })),
+    });
+    const structured = { ...built.report, log_path: `${ws.dirRel}/${project}/LOG.md` };
+    return { structured, text: `${structured.log_path}\n${renderReportTable(built.report)}` };
+  },
+});

@@ -1,0 +1,88 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  type FakeLlm,
+  type FakeReply,
+  type FakeRequest,
+  startFakeLlm,
+  type Wire,
+} from "../fakes/llm-server.js";
+import { git, makeRepo, type RunningServer, startServer } from "./harness.js";
+
+/** A reply per turn for one task, chosen by the task title the executor was given. */
+export type TaskScript = (FakeReply | ((req: FakeRequest) => FakeReply))[];
+
+/** The title in the executor's first user message ("# Task: <title>"). */
+export function taskTitleOf(req: FakeRequest): string | undefined {
+  const first = req.messages.find((m) => m.role === "user")?.text ?? "";
+  return /# Task: (.+)/.exec(first)?.[1]?.trim();
+}
+
+/** How many assistant turns the conversation already has: the index of the reply wanted now. */
+export function turnOf(req: FakeRequest): number {
+  return req.messages.filter((m) => m.role === "assistant").length;
+}
+
+/** Route each request to its task's script by title and turn; unknown titles fail loudly. */
+export function byTitle(scripts: Record<string, TaskScript>) {
+  return (req: FakeRequest): FakeReply => {
+    const title = taskTitleOf(req);
+    const script = title ? scripts[title] : undefined;
+    if (!script) throw new Error(`no script for task title ${JSON.stringify(title)}`);
+    const step = script[turnOf(req)];
+    if (!step) throw new Error(`script for ${title} has no turn ${turnOf(req)}`);
+    return typeof step === "function" ? step(req) : step;
+  };
+}
+
+export interface DispatchEnv {
+  repo: string;
+  fake: FakeLlm;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+/**
+ * A temp git repo whose delegate.config.json points the executor at the fake LLM over `wire`,
+ * and the built server started on it over stdio.
+ */
+export async function startDispatchEnv(
+  files: Record<string, string>,
+  opts: {
+    wire?: Wire;
+    stream?: boolean;
+    limits?: Record<string, unknown>;
+    extraModels?: Record<string, unknown>;
+  } = {},
+): Promise<DispatchEnv> {
+  const fake = await startFakeLlm();
+  const wire = opts.wire ?? "anthropic";
+  const model =
+    wire === "anthropic"
+      ? {
+          provider: "anthropic",
+          model: "claude-haiku-4-5",
+          base_url: fake.anthropicBaseURL,
+          api_key_env: "FAKE_KEY",
+        }
+      : { provider: "openai", model: "gpt-4o-mini", base_url: fake.openaiBaseURL, api_key_env: "FAKE_KEY" };
+  const config = {
+    models: { fake: model, ...(opts.extraModels ?? {}) },
+    defaults: { executor: "fake", planner: "sonnet" },
+    ...(opts.limits ? { limits: opts.limits } : {}),
+  };
+  const repo = makeRepo({ ...files, "delegate.config.json": JSON.stringify(config, null, 2) });
+  writeFileSync(join(repo, ".gitignore"), "mini-projects/\n");
+  git(repo, "add", ".gitignore");
+  git(repo, "commit", "-q", "-m", "ignore mini-projects");
+  const server = await startServer({ root: repo, env: { FAKE_KEY: "test-key" } });
+  return {
+    repo,
+    fake,
+    server,
+    async close() {
+      await server.close();
+      await fake.close();
+    },
+  };
+}
