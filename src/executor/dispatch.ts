@@ -1,0 +1,488 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { packContext } from "../core/context.js";
+import { messageOf, UserError } from "../core/errors.js";
+import type { LedgerEntry } from "../core/ledger-entry.js";
+import type { Attempt, StoredTask, TaskStatus } from "../core/mini-task.js";
+import { costOf, type Price } from "../core/pricing.js";
+import type { Usage } from "../core/usage.js";
+import { log } from "../log.js";
+import { priceOf } from "../providers/catalog.js";
+import type { Config } from "../providers/config.js";
+import { createChatModel } from "../providers/create.js";
+import { executorModel, type ResolvedModel } from "../providers/registry.js";
+import type { ChatModel } from "../providers/types.js";
+import { LEDGER_FILE, Ledger } from "../store/ledger.js";
+import { safePath } from "../store/safe-path.js";
+import type { TaskStore } from "../store/tasks.js";
+import { readTemplate } from "../store/templates.js";
+import type { Workspace } from "../store/workspace.js";
+import { runValidation, type ValidationRun } from "../validation/runner.js";
+import { DEFAULT_MAX_TURNS, type LoopOutcome, runLoop } from "./loop.js";
+import { ExecutorTools } from "./scope.js";
+import {
+  changedFiles,
+  commitAll,
+  createWorktree,
+  gitRoot,
+  headCommit,
+  revertPaths,
+  type WorktreeInfo,
+} from "./worktree.js";
+
+export const DEFAULT_CONCURRENCY = 4;
+/** Output tail kept per failing command in the planner's result (≈ 1,500 tokens budget overall). */
+export const FAILED_OUTPUT_CHARS = 1800;
+/** The executor's report as the planner sees it in a dispatch result. */
+export const REPORT_CHARS = 400;
+
+export interface DispatchOptions {
+  model?: string | undefined;
+  maxTurns?: number | undefined;
+  maxFixRounds?: number | undefined;
+  budgetUsd?: number | undefined;
+  escalateTo?: string | undefined;
+  concurrency?: number | undefined;
+  signal: AbortSignal;
+  /** One line per step (turn, validation), for MCP progress notifications. */
+  onProgress?: (message: string) => void;
+}
+
+export interface DispatchDeps {
+  ws: Workspace;
+  store: TaskStore;
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  /** Makes the ChatModel; tests and the demo swap in other factories. */
+  createModel?: (model: ResolvedModel, env: NodeJS.ProcessEnv) => Promise<ChatModel>;
+  now?: () => Date;
+}
+
+export interface TaskResult {
+  task_id: string;
+  status: TaskStatus;
+  attempt: number;
+  files_changed: { path: string; added: number; removed: number }[];
+  validation: {
+    passed: boolean;
+    ran: number;
+    failed?: { run: string; exit_code: number | null; output: string }[];
+  };
+  usage: Usage & { cost_usd: number | null; model: string };
+  report: string;
+  out_of_scope?: string[];
+  escalated_from?: string;
+}
+
+const RERUNNABLE: ReadonlySet<TaskStatus> = new Set([
+  "ready",
+  "failed",
+  "budget_exceeded",
+  "cancelled",
+  "error",
+  "blocked",
+  "passed",
+  "discarded",
+]);
+
+function shorten(text: string, max: number): string {
+  const t = text.trim();
+  return t.length <= max ? t : `${t.slice(0, max - 1)}…`;
+}
+
+function tail(text: string, max: number): string {
+  return text.length <= max ? text : `…${text.slice(-(max - 1))}`;
+}
+
+/** A small semaphore: at most `n` tasks run their attempts at once. */
+function limiter(n: number) {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => queue.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+export function summarizeValidation(run: ValidationRun | undefined): TaskResult["validation"] {
+  if (!run) return { passed: false, ran: 0 };
+  const ran = run.results.filter((r) => !r.skipped).length;
+  if (run.passed) return { passed: true, ran };
+  const failed = run.results
+    .filter((r) => !r.passed && !r.skipped)
+    .map((r) => ({
+      run: r.run,
+      exit_code: r.exit_code,
+      output: tail(`${r.error ? `${r.error}\n` : ""}${r.output}`, FAILED_OUTPUT_CHARS),
+    }));
+  return { passed: false, ran, failed };
+}
+
+/**
+ * Check what can be dispatched before anything runs: ids exist, statuses allow a run, and every
+ * dependency is either accepted, passed, or in this batch.
+ */
+async function plan(store: TaskStore, ids: string[]): Promise<StoredTask[]> {
+  const unique = [...new Set(ids)];
+  const tasks: StoredTask[] = [];
+  for (const id of unique) {
+    const task = await store.get(id);
+    if (!RERUNNABLE.has(task.status)) {
+      throw new UserError(
+        `task_id ${id} is ${task.status}; ${task.status === "running" ? "wait for it (get_task shows progress)" : "create a new task to change it further"}.`,
+        "task_ids",
+      );
+    }
+    tasks.push(task);
+  }
+  return tasks;
+}
+
+/** Run tasks on the executor: independent ones in parallel, dependents after their dependencies. */
+export class Dispatcher {
+  private readonly ledger: Ledger;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: DispatchDeps) {
+    this.ledger = new Ledger(join(deps.ws.dir, LEDGER_FILE));
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Validates the request and marks every task running; `run()` then does the work. */
+  async prepare(
+    ids: string[],
+    opts: DispatchOptions,
+  ): Promise<{ tasks: StoredTask[]; attempts: Map<string, number> }> {
+    const repo = await gitRoot(this.deps.ws.root);
+    await headCommit(repo);
+    const model = executorModel(this.deps.config, opts.model);
+    if (opts.escalateTo) executorModel(this.deps.config, opts.escalateTo);
+    const tasks = await plan(this.deps.store, ids);
+    const attempts = new Map<string, number>();
+    for (const task of tasks) {
+      const updated = await this.deps.store.update(
+        task.id,
+        (t) => {
+          const n = t.attempts.length + 1;
+          t.attempts.push(this.newAttempt(n, model));
+          t.status = "running";
+          return t;
+        },
+        this.now(),
+      );
+      attempts.set(task.id, updated.attempts.length);
+    }
+    return { tasks, attempts };
+  }
+
+  private newAttempt(n: number, model: ResolvedModel, escalationOf?: number): Attempt {
+    return {
+      n,
+      status: "running",
+      model: model.alias,
+      provider: model.provider,
+      started_at: this.now().toISOString(),
+      turns: 0,
+      usage: {
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
+        cost_usd: 0,
+        model: model.alias,
+      },
+      files_changed: [],
+      out_of_scope: [],
+      refused: [],
+      ...(escalationOf ? { escalation_of: escalationOf } : {}),
+    };
+  }
+
+  async run(
+    tasks: StoredTask[],
+    attempts: Map<string, number>,
+    opts: DispatchOptions,
+  ): Promise<TaskResult[]> {
+    const limit = limiter(opts.concurrency ?? DEFAULT_CONCURRENCY);
+    const inBatch = new Map(tasks.map((t) => [t.id, t]));
+    const done = new Map<string, Promise<TaskResult>>();
+    const runOne = (task: StoredTask): Promise<TaskResult> => {
+      let p = done.get(task.id);
+      if (!p) {
+        p = (async () => {
+          const depResults = await Promise.all(
+            task.depends_on.filter((d) => inBatch.has(d)).map((d) => runOne(inBatch.get(d)!)),
+          );
+          return limit(() => this.runTask(task.id, attempts.get(task.id)!, depResults, opts));
+        })();
+        done.set(task.id, p);
+      }
+      return p;
+    };
+    return Promise.all(tasks.map(runOne));
+  }
+
+  /** Where a task's worktree starts: HEAD, or the branch of the one passed-but-unaccepted dependency. */
+  private async baseFor(task: StoredTask): Promise<{ fromBranch?: string; blocked?: string }> {
+    const unaccepted: { id: string; branch: string }[] = [];
+    for (const dep of task.depends_on) {
+      const d = await this.deps.store.get(dep);
+      if (d.status === "accepted") continue;
+      const branch = d.attempts[d.attempts.length - 1]?.branch;
+      if (d.status === "passed" && branch) {
+        unaccepted.push({ id: dep, branch });
+        continue;
+      }
+      return { blocked: `dependency ${dep} is ${d.status}; it must pass (or be accepted) first.` };
+    }
+    if (unaccepted.length > 1) {
+      return {
+        blocked: `dependencies ${unaccepted.map((u) => u.id).join(", ")} are passed but not accepted; accept all but one first.`,
+      };
+    }
+    return unaccepted[0] ? { fromBranch: unaccepted[0].branch } : {};
+  }
+
+  private async runTask(
+    id: string,
+    n: number,
+    _deps: TaskResult[],
+    opts: DispatchOptions,
+  ): Promise<TaskResult> {
+    const first = await this.attempt(id, n, opts.model, opts);
+    if (
+      !opts.escalateTo ||
+      first.status === "passed" ||
+      first.status === "cancelled" ||
+      first.status === "blocked"
+    )
+      return first;
+    const escalated = executorModel(this.deps.config, opts.escalateTo);
+    const updated = await this.deps.store.update(
+      id,
+      (t) => {
+        t.attempts.push(this.newAttempt(t.attempts.length + 1, escalated, n));
+        t.status = "running";
+        return t;
+      },
+      this.now(),
+    );
+    opts.onProgress?.(`${id}: attempt ${n} ${first.status}; escalating to ${escalated.alias}`);
+    const second = await this.attempt(id, updated.attempts.length, opts.escalateTo, opts, n);
+    return { ...second, escalated_from: `attempt ${n} on ${first.usage.model}: ${first.status}` };
+  }
+
+  private async record(
+    task: StoredTask,
+    n: number,
+    model: ResolvedModel,
+    usage: Usage,
+    price: Price | null,
+    extra: Partial<LedgerEntry>,
+  ) {
+    const entry: LedgerEntry = {
+      ts: this.now().toISOString(),
+      project: task.project,
+      task: task.id,
+      attempt: n,
+      phase: "execution",
+      model: model.model,
+      provider: model.provider,
+      input_tokens: usage.input_tokens,
+      output_tokens: usage.output_tokens,
+      cache_read_tokens: usage.cache_read_tokens,
+      cache_write_tokens: usage.cache_write_tokens,
+      cost_usd: costOf(usage, price),
+      source: "measured",
+      ...extra,
+    };
+    try {
+      await this.ledger.append(entry);
+    } catch (err) {
+      // Keep going: the attempt's own usage record still holds these tokens.
+      log.error(`ledger append failed for ${task.id}: ${messageOf(err)}`);
+    }
+  }
+
+  /** One attempt of one task, start to finish; never throws (errors become the attempt's status). */
+  private async attempt(
+    id: string,
+    n: number,
+    modelName: string | undefined,
+    opts: DispatchOptions,
+    escalationOf?: number,
+  ): Promise<TaskResult> {
+    const task = await this.deps.store.get(id);
+    const resolved = executorModel(this.deps.config, modelName ?? task.model);
+    const price = await priceOf(resolved);
+    const progress = (m: string) => opts.onProgress?.(`${id}: ${m}`);
+    let wt: WorktreeInfo | undefined;
+    let outcome: LoopOutcome | undefined;
+    let validation: ValidationRun | undefined;
+    let files: TaskResult["files_changed"] = [];
+    let outOfScope: string[] = [];
+    let refused: string[] = [];
+    let status: TaskStatus;
+    let error: string | undefined;
+    let head: string | null = null;
+
+    try {
+      const base = await this.baseFor(task);
+      if (base.blocked) {
+        status = "blocked";
+        error = base.blocked;
+      } else {
+        const repo = await gitRoot(this.deps.ws.root);
+        wt = await createWorktree(repo, id, {
+          attempt: n,
+          ...(base.fromBranch ? { fromBranch: base.fromBranch } : {}),
+        });
+        await this.deps.store.update(id, (t) => {
+          const a = t.attempts.find((x) => x.n === n);
+          if (a) Object.assign(a, { branch: wt!.branch, worktree: wt!.path, base_commit: wt!.base });
+          return t;
+        });
+        const validate = () =>
+          runValidation(task.validation, {
+            cwd: wt!.path,
+            env: this.deps.env,
+            signal: opts.signal,
+            ...(this.deps.config.limits?.validation_timeout_s
+              ? { defaultTimeoutS: this.deps.config.limits.validation_timeout_s }
+              : {}),
+            ...(this.deps.config.limits?.validation_timeout_ceiling_s
+              ? { timeoutCeilingS: this.deps.config.limits.validation_timeout_ceiling_s }
+              : {}),
+            onProgress: (e) => {
+              if (e.phase === "start") progress(`validation ${e.index + 1}/${e.total}: ${e.run}`);
+            },
+          });
+        const tools = new ExecutorTools(wt.path, task, this.deps.ws.dirRel, validate);
+        const model = await (this.deps.createModel ?? defaultCreateModel)(resolved, this.deps.env);
+        const texts = new Map<string, string>();
+        for (const f of [...task.files_to_read, ...task.files_to_modify]) {
+          if (texts.has(f.path)) continue;
+          try {
+            texts.set(f.path, await readFile((await safePath(wt.path, f.path)).abs, "utf8"));
+          } catch {}
+        }
+        const packed = packContext(task, texts);
+        const limits = this.deps.config.limits ?? {};
+        const budgetUsd = opts.budgetUsd ?? limits.budget_usd;
+        outcome = await runLoop({
+          model,
+          price,
+          system: await readTemplate("executor-system.md"),
+          user: packed.user,
+          tools,
+          maxTurns: opts.maxTurns ?? limits.max_turns ?? DEFAULT_MAX_TURNS,
+          maxFixRounds: opts.maxFixRounds ?? limits.max_fix_rounds ?? 0,
+          budgetUsd,
+          maxTokens: limits.max_tokens_per_task,
+          signal: opts.signal,
+          onTurn: (turn, max) => progress(`turn ${turn}/${max} on ${resolved.alias}`),
+          onCall: (usage, err) =>
+            this.record(task, n, resolved, usage, price, {
+              ...(err ? { error: err } : {}),
+              ...(escalationOf ? { escalation: true } : {}),
+            }),
+        });
+        refused = tools.refused;
+
+        // The server's own check: scope first, then validation — the executor's claim is never enough.
+        const changed = await changedFiles(wt);
+        const allowed = new Set(task.files_to_modify.map((f) => f.path.replace(/^\.\/+/, "")));
+        outOfScope = changed.filter((c) => !allowed.has(c.path)).map((c) => c.path);
+        if (outOfScope.length) await revertPaths(wt, outOfScope);
+        files = changed
+          .filter((c) => allowed.has(c.path))
+          .map((c) => ({ path: c.path, added: c.added, removed: c.removed }));
+        head = await commitAll(wt, `delegate: ${id} attempt ${n}`);
+
+        if (outcome.status === "cancelled" || opts.signal.aborted) {
+          status = "cancelled";
+          error = outcome.error ?? "cancelled";
+        } else if (outcome.status === "error") {
+          status = "error";
+          error = outcome.error;
+        } else {
+          progress("server-side validation");
+          validation = await validate();
+          if (opts.signal.aborted) status = "cancelled";
+          else if (outcome.status === "budget_exceeded") status = "budget_exceeded";
+          else status = validation.passed ? "passed" : "failed";
+          error = outcome.error;
+          if (status === "passed" && outOfScope.length) {
+            // Reverted out-of-scope edits can leave the in-scope result relying on them: validation above already ran on the reverted tree.
+          }
+        }
+      }
+    } catch (err) {
+      status = opts.signal.aborted ? "cancelled" : "error";
+      error = messageOf(err);
+      if (!(err instanceof UserError))
+        log.error(`dispatch of ${id} failed`, { error: error, stack: (err as Error)?.stack });
+    }
+
+    const usage = outcome?.usage ?? {
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_read_tokens: 0,
+      cache_write_tokens: 0,
+    };
+    const cost = costOf(usage, price);
+    const report =
+      outcome?.report ??
+      (status === "blocked"
+        ? `Blocked: ${error}`
+        : error
+          ? `No report: ${error}`
+          : "The executor gave no report.");
+    const summary = summarizeValidation(validation);
+    await this.deps.store.update(
+      id,
+      (t) => {
+        const a = t.attempts.find((x) => x.n === n);
+        if (a) {
+          Object.assign(a, {
+            status,
+            finished_at: this.now().toISOString(),
+            turns: outcome?.turns ?? 0,
+            usage: { ...usage, cost_usd: cost, model: resolved.alias },
+            files_changed: files,
+            out_of_scope: outOfScope,
+            refused,
+            report,
+            ...(validation ? { validation: summary } : {}),
+            ...(error ? { error } : {}),
+            ...(head ? { head_commit: head } : {}),
+          });
+        }
+        t.status = status;
+        return t;
+      },
+      this.now(),
+    );
+    progress(`attempt ${n}: ${status}`);
+    return {
+      task_id: id,
+      status,
+      attempt: n,
+      files_changed: files,
+      validation: summary,
+      usage: { ...usage, cost_usd: cost, model: resolved.alias },
+      report: shorten(error && status !== "passed" && !outcome?.report ? error : report, REPORT_CHARS),
+      ...(outOfScope.length ? { out_of_scope: outOfScope } : {}),
+    };
+  }
+}
+
+function defaultCreateModel(model: ResolvedModel, env: NodeJS.ProcessEnv): Promise<ChatModel> {
+  return createChatModel(model, { env });
+}
