@@ -3,6 +3,7 @@
  * this file, and only when a model is created (the server's start must not pay for the SDK).
  */
 import Anthropic, {
+  AnthropicError,
   APIConnectionError,
   APIConnectionTimeoutError,
   APIError,
@@ -16,6 +17,7 @@ import {
   connectionFailure,
   httpFailure,
   malformedFailure,
+  readStream,
   sdkLogger,
   timeoutFailure,
   untilAborted,
@@ -30,6 +32,11 @@ import {
   ProviderError,
   type ToolCall,
 } from "./types.js";
+
+/** What a stream reported before it failed, so the failure can carry it. */
+interface Seen {
+  usage?: Usage;
+}
 
 type Params = Anthropic.MessageCreateParamsNonStreaming;
 const EPHEMERAL = { type: "ephemeral" } as const;
@@ -62,11 +69,14 @@ class AnthropicChatModel implements ChatModel {
 
   async complete(req: CompletionRequest): Promise<Completion> {
     const params = toParams(this.model, req);
-    const work = this.stream ? this.streamed(params, req.signal) : this.whole(params, req.signal);
+    const seen: Seen = {};
+    const work = this.stream ? this.streamed(params, req.signal, seen) : this.whole(params, req.signal);
     try {
       return await untilAborted(work, req.signal, this.ctx);
     } catch (err) {
-      throw toFailure(err, this.ctx, req.signal);
+      const failure = toFailure(err, this.ctx, req.signal);
+      if (failure instanceof ProviderError && seen.usage) failure.usage = seen.usage;
+      throw failure;
     }
   }
 
@@ -92,7 +102,7 @@ class AnthropicChatModel implements ChatModel {
     };
   }
 
-  private async streamed(params: Params, signal: AbortSignal | undefined): Promise<Completion> {
+  private async streamed(params: Params, signal: AbortSignal | undefined, seen: Seen): Promise<Completion> {
     const events = await this.client.messages.create({ ...params, stream: true }, { signal });
     const blocks = new Map<
       number,
@@ -102,11 +112,12 @@ class AnthropicChatModel implements ChatModel {
     let stopReason: string | null = null;
     let model = this.model;
     let stopped = false;
-    for await (const event of events) {
+    for await (const event of readStream(events, this.ctx, (e) => e instanceof AnthropicError)) {
       switch (event.type) {
         case "message_start":
           model = event.message.model || model;
           usage = toUsage(event.message.usage, this.ctx);
+          seen.usage = usage;
           break;
         case "content_block_start":
           if (event.content_block.type === "text")
@@ -133,6 +144,7 @@ class AnthropicChatModel implements ChatModel {
             cache_read_tokens: u.cache_read_input_tokens ?? usage?.cache_read_tokens ?? 0,
             cache_write_tokens: u.cache_creation_input_tokens ?? usage?.cache_write_tokens ?? 0,
           };
+          seen.usage = usage;
           break;
         }
         case "message_stop":

@@ -24,7 +24,11 @@ function clip(text: string, max: number): string {
 }
 
 function adviceFor(ctx: CallContext, status: number | undefined, type: string | null): string {
-  const retried = `after ${ctx.maxRetries} ${ctx.maxRetries === 1 ? "retry" : "retries"}`;
+  // An error event inside a stream arrives after the SDK's retries no longer apply.
+  const retried =
+    status === undefined
+      ? "mid-stream"
+      : `after ${ctx.maxRetries} ${ctx.maxRetries === 1 ? "retry" : "retries"}`;
   if (status === 401 || type === "authentication_error") return `check ${ctx.apiKeyEnv}.`;
   if (status === 402 || type === "billing_error")
     return `check the billing of the account behind ${ctx.apiKeyEnv}.`;
@@ -76,6 +80,39 @@ export function connectionFailure(ctx: CallContext, cause: unknown): ProviderErr
       `: check the base_url of model ${ctx.alias} and the network.`,
     { provider: ctx.provider, kind: "connection", retryable: true, cause },
   );
+}
+
+/** The response stream broke off after it began (connection dropped, proxy cut it). */
+export function streamCutFailure(ctx: CallContext, cause: unknown): ProviderError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new ProviderError(
+    `${ctx.provider} stream from ${ctx.baseURL} broke off (${clip(reason, 120)}): try again; if it keeps happening, turn streaming off.`,
+    { provider: ctx.provider, kind: "connection", retryable: true, cause },
+  );
+}
+
+/**
+ * The events of an SDK stream. A failure to read the next one that the SDK did not classify
+ * (undici's "terminated" when the connection drops) becomes a ProviderError; errors thrown by
+ * the consumer's own loop body are not touched.
+ */
+export async function* readStream<T>(
+  stream: AsyncIterable<T>,
+  ctx: CallContext,
+  isSdkError: (err: unknown) => boolean,
+): AsyncGenerator<T> {
+  const it = stream[Symbol.asyncIterator]();
+  while (true) {
+    let next: IteratorResult<T>;
+    try {
+      next = await it.next();
+    } catch (err) {
+      if (isSdkError(err) || err instanceof ProviderError || err instanceof SyntaxError) throw err;
+      throw streamCutFailure(ctx, err);
+    }
+    if (next.done) return;
+    yield next.value;
+  }
 }
 
 export function timeoutFailure(ctx: CallContext, cause: unknown): ProviderError {

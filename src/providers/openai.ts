@@ -3,7 +3,13 @@
  * LM Studio, vLLM, OpenRouter) by base URL. Imports the SDK at load, so only create.ts loads this
  * file, and only when a model is created.
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  OpenAIError,
+} from "openai";
 import type { Usage } from "../core/usage.js";
 import { log } from "../log.js";
 import {
@@ -12,6 +18,7 @@ import {
   connectionFailure,
   httpFailure,
   malformedFailure,
+  readStream,
   sdkLogger,
   timeoutFailure,
   untilAborted,
@@ -26,6 +33,11 @@ import {
   ProviderError,
   type ToolCall,
 } from "./types.js";
+
+/** What a stream reported before it failed, so the failure can carry it. */
+interface Seen {
+  usage?: Usage;
+}
 
 type Params = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
 
@@ -62,11 +74,14 @@ class OpenAIChatModel implements ChatModel {
 
   async complete(req: CompletionRequest): Promise<Completion> {
     const params = toParams(this.provider === "openai", this.model, req);
-    const work = this.stream ? this.streamed(params, req.signal) : this.whole(params, req.signal);
+    const seen: Seen = {};
+    const work = this.stream ? this.streamed(params, req.signal, seen) : this.whole(params, req.signal);
     try {
       return await untilAborted(work, req.signal, this.ctx);
     } catch (err) {
-      throw toFailure(err, this.ctx, req.signal);
+      const failure = toFailure(err, this.ctx, req.signal);
+      if (failure instanceof ProviderError && seen.usage) failure.usage = seen.usage;
+      throw failure;
     }
   }
 
@@ -92,7 +107,7 @@ class OpenAIChatModel implements ChatModel {
     };
   }
 
-  private async streamed(params: Params, signal: AbortSignal | undefined): Promise<Completion> {
+  private async streamed(params: Params, signal: AbortSignal | undefined, seen: Seen): Promise<Completion> {
     const chunks = await this.client.chat.completions.create(
       { ...params, stream: true, stream_options: { include_usage: true } },
       { signal },
@@ -102,9 +117,12 @@ class OpenAIChatModel implements ChatModel {
     let usage: Usage | undefined;
     let finish: string | null = null;
     let model = this.model;
-    for await (const chunk of chunks) {
+    for await (const chunk of readStream(chunks, this.ctx, (e) => e instanceof OpenAIError)) {
       if (chunk.model) model = chunk.model;
-      if (chunk.usage) usage = toUsage(chunk.usage, this.ctx);
+      if (chunk.usage) {
+        usage = toUsage(chunk.usage, this.ctx);
+        seen.usage = usage;
+      }
       const choice = chunk.choices?.[0];
       if (!choice) continue;
       if (choice.delta?.content) content += choice.delta.content;

@@ -61,6 +61,11 @@ export class ProviderError extends Error {
   /** True when the same call may succeed later (rate limit, overload, 5xx, timeout, network). */
   readonly retryable: boolean;
   readonly kind: ProviderErrorKind;
+  /**
+   * Tokens the provider reported before the call failed (a stream that broke after message_start
+   * already billed its input). Absent when nothing was reported; the ledger then records zero.
+   */
+  usage?: Usage;
 
   constructor(
     message: string,

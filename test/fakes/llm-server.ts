@@ -42,6 +42,14 @@ export interface FakeAnswer {
   stopReason?: "end_turn" | "tool_use" | "max_tokens" | "stop_sequence" | (string & {});
   /** The model id to report; default the request's. */
   model?: string;
+  /**
+   * Streaming requests only: break off after the first content delta, by dropping the connection
+   * ("drop"), by sending nothing more while keeping it open ("stall"), or by sending the wire's
+   * in-stream error (Anthropic `event: error` overloaded_error; OpenAI a `data: {"error": ...}`
+   * chunk) and ending. Anthropic's message_start (with its usage) has gone out by then; OpenAI's
+   * usage chunk has not.
+   */
+  cutStream?: "drop" | "stall" | "error";
 }
 
 /** An error status in the wire's error format. */
@@ -223,13 +231,33 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
       return;
     }
     const answer = completeAnswer(reply, request);
-    if (wire === "anthropic") {
-      if (request.stream) sendSse(res, anthropicEvents(answer));
-      else sendJson(res, 200, anthropicMessage(answer));
-    } else if (request.stream) {
-      sendSse(res, openaiChunks(answer, request.body.stream_options?.include_usage === true));
+    if (!request.stream) {
+      sendJson(res, 200, wire === "anthropic" ? anthropicMessage(answer) : openaiCompletion(answer));
+      return;
+    }
+    const events =
+      wire === "anthropic"
+        ? anthropicEvents(answer)
+        : openaiChunks(answer, request.body.stream_options?.include_usage === true);
+    if (!reply.cutStream) {
+      sendSse(res, events);
+      return;
+    }
+    // Anthropic: through the first content_block_delta. OpenAI: the role chunk and one more.
+    const firstDelta =
+      wire === "anthropic" ? events.findIndex(([name]) => name === "content_block_delta") : 1;
+    sendSse(res, events.slice(0, firstDelta + 1), { open: true });
+    if (reply.cutStream === "drop") res.write("", () => res.destroy());
+    else if (reply.cutStream === "error") {
+      const error = { type: "overloaded_error", message: "Overloaded" };
+      res.end(
+        wire === "anthropic"
+          ? `event: error\ndata: ${JSON.stringify({ type: "error", error })}\n\n`
+          : `data: ${JSON.stringify({ error: { ...error, param: null, code: null } })}\n\n`,
+      );
     } else {
-      sendJson(res, 200, openaiCompletion(answer));
+      hung.add(res);
+      res.on("close", () => hung.delete(res));
     }
   }
 
@@ -426,15 +454,19 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** Each entry: [event name or null, data object or "[DONE]"]. */
-function sendSse(res: ServerResponse, events: [string | null, unknown][]): void {
+/** Each entry: [event name or null, data object or "[DONE]"]. `open` leaves the response unfinished. */
+function sendSse(
+  res: ServerResponse,
+  events: [string | null, unknown][],
+  opts: { open?: boolean } = {},
+): void {
   if (res.destroyed) return;
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   for (const [event, data] of events) {
     const payload = typeof data === "string" ? data : JSON.stringify(data);
     res.write(`${event ? `event: ${event}\n` : ""}data: ${payload}\n\n`);
   }
-  res.end();
+  if (!opts.open) res.end();
 }
 
 const ANTHROPIC_ERROR_TYPES: Record<number, string> = {

@@ -273,3 +273,46 @@ describe.each(cases)("$provider (stream: $stream)", ({ provider, stream }) => {
     expect(out.stopReason).toBe("max_tokens");
   });
 });
+
+describe.each(["anthropic", "openai"] as const)("%s stream that breaks off", (provider) => {
+  const chat = () => modelFor(llm, provider, { stream: true });
+  const reply = {
+    text: "a reply long enough to span several deltas",
+    usage: { input_tokens: 100, output_tokens: 20 },
+  };
+  // Anthropic reports input usage in message_start, before any content; OpenAI only at the end.
+  const usageSoFar =
+    provider === "anthropic"
+      ? { input_tokens: 100, output_tokens: 1, cache_read_tokens: 0, cache_write_tokens: 0 }
+      : undefined;
+
+  it("reports a dropped connection as a retryable ProviderError carrying the usage seen", async () => {
+    llm.setHandler(() => ({ ...reply, cutStream: "drop" }));
+    const err = await rejectionOf((await chat()).complete(request()));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ provider, kind: "connection", retryable: true });
+    expect((err as Error).message).toMatch(
+      new RegExp(`^${provider} stream from .* broke off \\(.*\\): try again`),
+    );
+    expect((err as ProviderError).usage).toEqual(usageSoFar);
+    expect(llm.requests).toHaveLength(1);
+  });
+
+  it("aborts a stalled stream at the deadline, carrying the usage seen", async () => {
+    llm.setHandler(() => ({ ...reply, cutStream: "stall" }));
+    const err = await rejectionOf((await chat()).complete(request({ signal: AbortSignal.timeout(300) })));
+    expect(err).toMatchObject({ provider, kind: "aborted" });
+    expect((err as ProviderError).usage).toEqual(usageSoFar);
+  });
+
+  it("reports the wire's in-stream error event as an http ProviderError without a status", async () => {
+    llm.setHandler(() => ({ ...reply, cutStream: "error" }));
+    const err = await rejectionOf((await chat()).complete(request()));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ provider, kind: "http", retryable: true, status: undefined });
+    expect((err as Error).message).toBe(
+      `${provider} sent an error (overloaded_error: Overloaded): overloaded mid-stream; try again later or use another model.`,
+    );
+    expect((err as ProviderError).usage).toEqual(usageSoFar);
+  });
+});
