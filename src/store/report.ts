@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { UserError } from "../core/errors.js";
+import type { LedgerEntry, LedgerPhase, LedgerSource } from "../core/ledger-entry.js";
 import { SLUG_RE } from "../core/mini-task.js";
 import { costOf } from "../core/pricing.js";
 import { extractLearnings, renderLogMarkdown } from "../core/report-render.js";
@@ -19,6 +20,42 @@ export const LOG_FILE = "LOG.md";
 /** The cost of `usage` on `model`: config override, else catalog; null when no price is known. */
 export async function priceEntry(model: ResolvedModel, usage: Usage): Promise<number | null> {
   return costOf(usage, await priceOf(model));
+}
+
+export interface UsageRecord {
+  project: string;
+  phase: LedgerPhase;
+  model: ResolvedModel;
+  usage: Usage;
+  source: LedgerSource;
+  now: Date;
+  task?: string;
+  attempt?: number;
+  note?: string;
+  escalation?: boolean;
+  error?: string;
+}
+
+/** A ledger record for `usage` on `model`, priced now (cost_usd null when no price is known). */
+export async function pricedEntry(r: UsageRecord): Promise<LedgerEntry> {
+  return {
+    ts: r.now.toISOString(),
+    project: r.project,
+    ...(r.task !== undefined ? { task: r.task } : {}),
+    ...(r.attempt !== undefined ? { attempt: r.attempt } : {}),
+    phase: r.phase,
+    model: r.model.model,
+    provider: r.model.provider,
+    input_tokens: r.usage.input_tokens,
+    output_tokens: r.usage.output_tokens,
+    cache_read_tokens: r.usage.cache_read_tokens,
+    cache_write_tokens: r.usage.cache_write_tokens,
+    cost_usd: await priceEntry(r.model, r.usage),
+    source: r.source,
+    ...(r.note !== undefined ? { note: r.note } : {}),
+    ...(r.escalation !== undefined ? { escalation: r.escalation } : {}),
+    ...(r.error !== undefined ? { error: r.error } : {}),
+  };
 }
 
 /** The ledger of a delegate dir (mini-projects/ledger.jsonl). */

@@ -16,7 +16,13 @@ import { UserError } from "../../../src/core/errors.js";
 import type { LedgerPhase } from "../../../src/core/ledger-entry.js";
 import { resolveModel } from "../../../src/providers/registry.js";
 import { Ledger } from "../../../src/store/ledger.js";
-import { buildSavingsReport, ledgerAt, priceEntry, pricesLabel } from "../../../src/store/report.js";
+import {
+  buildSavingsReport,
+  ledgerAt,
+  pricedEntry,
+  priceEntry,
+  pricesLabel,
+} from "../../../src/store/report.js";
 import { entry } from "./fixtures/entries.js";
 import { workedConfig } from "./fixtures/worked-example.js";
 
@@ -155,6 +161,56 @@ describe("buildSavingsReport", () => {
     } finally {
       await rm(outside, { recursive: true, force: true });
     }
+  });
+});
+
+describe("pricedEntry", () => {
+  it("builds a valid, priced record that the ledger accepts", async () => {
+    const usage = { input_tokens: 18_000, output_tokens: 6_000, cache_read_tokens: 0, cache_write_tokens: 0 };
+    const e = await pricedEntry({
+      project: "worked",
+      phase: "execution",
+      model: resolveModel(workedConfig, "haiku"),
+      usage,
+      source: "measured",
+      now: new Date("2026-01-02T03:04:05Z"),
+      task: "worked/01-split",
+      attempt: 2,
+      escalation: true,
+    });
+    expect(e).toEqual({
+      ts: "2026-01-02T03:04:05.000Z",
+      project: "worked",
+      task: "worked/01-split",
+      attempt: 2,
+      phase: "execution",
+      model: "claude-haiku-4-5",
+      provider: "anthropic",
+      ...usage,
+      cost_usd: 0.012,
+      source: "measured",
+      escalation: true,
+    });
+    await ledgerAt(dir).append(e);
+    expect((await ledgerAt(dir).read()).entries).toEqual([e]);
+  });
+
+  it("records an unknown model's cost as null", async () => {
+    const model = resolveModel(
+      { models: { local: { provider: "openai-compatible", model: "qwen" } } },
+      "local",
+    );
+    const e = await pricedEntry({
+      project: "p",
+      phase: "execution",
+      model,
+      usage: { input_tokens: 10, output_tokens: 1, cache_read_tokens: 0, cache_write_tokens: 0 },
+      source: "measured",
+      now: new Date(0),
+      error: "timeout",
+    });
+    expect(e.cost_usd).toBeNull();
+    expect(e.error).toBe("timeout");
   });
 });
 
