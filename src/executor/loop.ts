@@ -110,7 +110,10 @@ export async function runLoop(opts: LoopOptions): Promise<LoopOutcome> {
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
     } catch (err) {
-      await opts.onCall?.(zeroUsage(), messageOf(err));
+      // A call that broke off mid-stream may already have been billed: keep what the provider reported.
+      const billed = isProviderError(err) && err.usage ? err.usage : zeroUsage();
+      usage = addUsage(usage, billed);
+      await opts.onCall?.(billed, messageOf(err));
       if (opts.signal?.aborted || (isProviderError(err) && err.kind === "aborted"))
         return outcome("cancelled", { error: "cancelled by the client" });
       return outcome("error", { error: messageOf(err) });
