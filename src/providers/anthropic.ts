@@ -136,8 +136,9 @@ class AnthropicChatModel implements ChatModel {
         }
         case "message_delta": {
           stopReason = event.delta.stop_reason ?? stopReason;
-          // message_delta usage is cumulative; input and cache counts may be null here.
-          const u = event.usage;
+          // message_delta usage is cumulative; input and cache counts may be null here (and
+          // some proxies send no usage at all).
+          const u: Partial<Anthropic.MessageDeltaUsage> = event.usage ?? {};
           usage = {
             input_tokens: u.input_tokens ?? usage?.input_tokens ?? 0,
             output_tokens: u.output_tokens ?? usage?.output_tokens ?? 0,
