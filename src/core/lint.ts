@@ -145,8 +145,13 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
   for (const [i, f] of spec.files_to_modify.entries()) {
     const field = `files_to_modify[${i}].path`;
     const fact = facts.modify[i];
-    if (seen.has(f.path)) error(field, `${f.path} is listed twice in files_to_modify; list it once.`);
-    seen.add(f.path);
+    // "./src/a.ts" and "src//a.ts" name src/a.ts too.
+    const key = f.path
+      .split("/")
+      .filter((s) => s !== "" && s !== ".")
+      .join("/");
+    if (seen.has(key)) error(field, `${f.path} is listed twice in files_to_modify; list it once.`);
+    seen.add(key);
     if (!fact) continue;
     if (fact.refused) {
       error(field, fact.refused);

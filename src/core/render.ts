@@ -76,6 +76,7 @@ export function renderTaskForExecutor(spec: MiniTaskSpec): string {
 
 /** Lines `start..end` (1-based, inclusive) of `text`, each prefixed with its number. */
 export function numberLines(text: string, start = 1, end?: number): string {
+  if (text === "") return ""; // no lines (countLines says 0), not one empty line 1
   const lines = text.split("\n");
   if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
   const last = Math.min(end ?? lines.length, lines.length);

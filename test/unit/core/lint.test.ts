@@ -269,6 +269,16 @@ describe("lintMiniTask", () => {
     expect(issues).toEqual([
       { level: "error", field: "files_to_modify[1].path", message: expect.stringContaining("listed twice") },
     ]);
+    const spelled = lint({
+      files_to_modify: [
+        { path: "src/a.ts", action: "edit" },
+        { path: "./src//a.ts", action: "edit" },
+        { path: "src/b.ts", action: "edit" },
+      ],
+    });
+    expect(spelled).toEqual([
+      { level: "error", field: "files_to_modify[1].path", message: expect.stringContaining("./src//a.ts") },
+    ]);
   });
 
   it("blocks a depends_on id that does not exist and accepts a known one", () => {

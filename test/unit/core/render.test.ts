@@ -136,6 +136,8 @@ describe("numberLines and countLines", () => {
     expect(numberLines(text, 9, 11)).toBe(" 9\tl9\n10\tl10\n11\tl11");
     expect(numberLines("a\nb\n")).toBe("1\ta\n2\tb");
     expect(numberLines("a\nb", 1, 99)).toBe("1\ta\n2\tb");
+    expect(numberLines("")).toBe("");
+    expect(numberLines("\n")).toBe("1\t");
   });
 
   it("counts lines with and without a final newline", () => {

@@ -113,6 +113,26 @@ describe("createMiniTask", () => {
     expect(errors[3]!.message).toContain("ledger");
   });
 
+  it("refuses a dangling symlink to outside as a file to create, and creates nothing outside", async () => {
+    await symlink(join(base, "planted.ts"), join(ws.root, "src", "planted.ts"));
+    const result = await createMiniTask(
+      ws,
+      store,
+      {},
+      spec({ files_to_modify: [{ path: "src/planted.ts", action: "create" }] }),
+      NOW,
+    );
+    expect(result.task).toBeUndefined();
+    expect(result.lint).toContainEqual({
+      level: "error",
+      field: "files_to_modify[0].path",
+      message: expect.stringMatching(
+        /"src\/planted\.ts" is refused: it is a symlink .* outside the workspace/,
+      ),
+    });
+    expect((await readdir(base)).sort()).toEqual(["repo"]);
+  });
+
   it("blocks a depends_on that does not exist and accepts one that does", async () => {
     const first = await createMiniTask(ws, store, {}, spec(), NOW);
     const ok = await createMiniTask(ws, store, {}, spec({ depends_on: [first.task!.id] }), NOW);
