@@ -28,26 +28,40 @@ function norm(p: string): string {
   return p.replace(/^\.\/+/, "");
 }
 
-/** Closest window of `file` to `needle`, by lines equal after trimming, for a no-match hint. */
+function bigrams(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < text.length - 1; i++) {
+    const g = text.slice(i, i + 2);
+    out.set(g, (out.get(g) ?? 0) + 1);
+  }
+  return out;
+}
+
+/** Dice coefficient of character bigrams: 1 for equal strings, 0 for nothing in common. */
+function similarity(a: string, b: string): number {
+  if (a === b) return 1;
+  if (a.length < 2 || b.length < 2) return 0;
+  const ga = bigrams(a);
+  let common = 0;
+  for (const [g, n] of bigrams(b)) common += Math.min(n, ga.get(g) ?? 0);
+  return (2 * common) / (a.length - 1 + b.length - 1);
+}
+
+/** Closest window of `file` to `needle`, by per-line similarity, for a no-match hint. */
 export function closestMatch(file: string, needle: string): { line: number; text: string } | null {
   const lines = file.split("\n");
+  if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
   const want = needle.split("\n").map((l) => l.trim());
-  const size = Math.max(1, want.length);
+  if (want.length > 1 && want[want.length - 1] === "") want.pop();
+  const size = Math.min(Math.max(1, want.length), lines.length);
   let best = { score: 0, line: -1 };
-  for (let i = 0; i + size <= lines.length || (i === 0 && lines.length > 0); i++) {
+  for (let i = 0; i + size <= lines.length; i++) {
     let score = 0;
-    for (let j = 0; j < size && i + j < lines.length; j++) {
-      const have = lines[i + j]!.trim();
-      const w = want[j]!;
-      if (have === w) score += 2;
-      else if (w && (have.includes(w) || w.includes(have)) && have.length > 2) score += 1;
-    }
+    for (let j = 0; j < size; j++) score += similarity(lines[i + j]!.trim(), want[j] ?? "");
     if (score > best.score) best = { score, line: i };
-    if (i + size >= lines.length) break;
   }
-  if (best.line < 0) return null;
-  const end = Math.min(lines.length, best.line + size);
-  return { line: best.line + 1, text: numberLines(file, best.line + 1, end) };
+  if (best.line < 0 || best.score / size < 0.4) return null;
+  return { line: best.line + 1, text: numberLines(file, best.line + 1, best.line + size) };
 }
 
 function lineOf(text: string, index: number): number {

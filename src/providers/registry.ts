@@ -31,7 +31,8 @@ export const DEFAULT_PLANNER = "sonnet";
 function defaultKeyEnv(provider: ProviderName): string {
   if (provider === "anthropic") return "ANTHROPIC_API_KEY";
   if (provider === "openai") return "OPENAI_API_KEY";
-  return "OPENAI_API_KEY";
+  // Never OPENAI_API_KEY: that would send the user's OpenAI key to whatever base_url is configured.
+  return "OPENAI_COMPATIBLE_API_KEY";
 }
 
 function fromConfig(alias: string, m: ModelConfig): ResolvedModel {
