@@ -13,6 +13,7 @@ Usage:
                                                a non-loopback --host needs DELEGATE_HTTP_TOKEN
   delegate-mcp report [--project P] [--json]   the savings report (all projects by default); writes LOG.md
   delegate-mcp tasks [--project P]             the task table
+  delegate-mcp demo [--keep]                   the whole flow on a throw-away repository (offline without API keys)
   delegate-mcp --help | --version
 
 Options:
@@ -167,6 +168,7 @@ export async function main(argv: string[]): Promise<number> {
       host: { type: "string" },
       project: { type: "string" },
       json: { type: "boolean" },
+      keep: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -193,6 +195,10 @@ export async function main(argv: string[]): Promise<number> {
       return reportCommand(values.root, values.project, values.json === true);
     case "tasks":
       return tasksCommand(values.root, values.project);
+    case "demo": {
+      const { runDemo } = await import("./demo/run.js");
+      return runDemo({ env: process.env, print: out, keep: values.keep === true });
+    }
     default:
       process.stderr.write(`Unknown command "${command}".\n\n${HELP}`);
       return 2;

@@ -13,7 +13,13 @@ import { type Config, loadConfig } from "./providers/config.js";
 import { registerResources } from "./resources.js";
 import { TaskStore } from "./store/tasks.js";
 import { resolveWorkspace, type Workspace } from "./store/workspace.js";
-import { jsonSchemaOf, type ServerState, type ToolContext, type ToolDefinition } from "./tools/define.js";
+import {
+  jsonSchemaOf,
+  type ModelFactory,
+  type ServerState,
+  type ToolContext,
+  type ToolDefinition,
+} from "./tools/define.js";
 import { TOOLS } from "./tools/index.js";
 
 export const SERVER_NAME = "delegate-mcp";
@@ -24,6 +30,8 @@ export interface ServerOptions {
   root?: string | undefined;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Executor model factory; default: the real providers. */
+  createModel?: ModelFactory;
 }
 
 export interface DelegateServer {
@@ -41,10 +49,11 @@ function errorResult(text: string): CallToolResult {
   return { isError: true, content: [{ type: "text", text }] };
 }
 
-function createState(env: NodeJS.ProcessEnv): ServerState & { abortAll(): void } {
+function createState(env: NodeJS.ProcessEnv, createModel?: ModelFactory): ServerState & { abortAll(): void } {
   const running = new Map<Promise<unknown>, AbortController>();
   return {
     env,
+    ...(createModel ? { createModel } : {}),
     track(work, abort) {
       const settled = work.finally(() => running.delete(settled));
       running.set(settled, abort);
@@ -70,7 +79,7 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
         "Delegate well-specified mini-tasks to a cheap model: create_mini_task → dispatch_to_small_model → review_task → accept_task; log_tokens and savings_report account for the cost.",
     },
   );
-  const state = createState(env);
+  const state = createState(env, opts.createModel);
   let rootsCache: Promise<string[] | undefined> | undefined;
 
   server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {

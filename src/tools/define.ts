@@ -1,5 +1,10 @@
 import { z } from "zod";
 import type { Config } from "../providers/config.js";
+import type { ResolvedModel } from "../providers/registry.js";
+import type { ChatModel } from "../providers/types.js";
+
+export type ModelFactory = (model: ResolvedModel, env: NodeJS.ProcessEnv) => Promise<ChatModel>;
+
 import type { TaskStore } from "../store/tasks.js";
 import type { Workspace } from "../store/workspace.js";
 
@@ -21,6 +26,8 @@ export interface ToolContext {
 
 export interface ServerState {
   env: NodeJS.ProcessEnv;
+  /** Makes executor models; absent means the real providers (the demo injects a scripted one). */
+  createModel?: ModelFactory;
   /** Registers long-running work so shutdown can cancel it and wait for it to record itself. */
   track<T>(work: Promise<T>, abort: AbortController): Promise<T>;
   /** Settles when every tracked piece of work has finished. */

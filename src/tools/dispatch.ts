@@ -68,7 +68,13 @@ export const dispatchTool = defineTool({
     if (ids.length === 0) throw new UserError("Give task_id or task_ids (from create_mini_task).", "task_id");
     const ws = await ctx.workspace();
     const config = await ctx.config();
-    const dispatcher = new Dispatcher({ ws, store: await ctx.tasks(), config, env: ctx.server.env });
+    const dispatcher = new Dispatcher({
+      ws,
+      store: await ctx.tasks(),
+      config,
+      env: ctx.server.env,
+      ...(ctx.server.createModel ? { createModel: ctx.server.createModel } : {}),
+    });
     const abort = new AbortController();
     const wait = args.wait ?? true;
     let step = 0;

@@ -3,7 +3,10 @@ import { estimateSchema, TASK_ID_RE, TASK_STATUSES } from "../core/mini-task.js"
 import { defineTool, textOf } from "./define.js";
 import { attemptView, attemptViewSchema } from "./task-views.js";
 
-export const taskIdField = z.string().regex(TASK_ID_RE, "must be a task id like my-project/01-add-parser");
+// A refinement, not a regex: the pattern would be repeated in every tool's schema the planner pays for.
+export const taskIdField = z
+  .string()
+  .refine((id) => TASK_ID_RE.test(id), "must be a task id like my-project/01-add-parser");
 
 export const getTaskTool = defineTool({
   name: "get_task",

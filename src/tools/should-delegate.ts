@@ -20,7 +20,7 @@ export const shouldDelegateTool = defineTool({
     .object({
       decision: z.enum(["delegate", "big_model", "current_model", "ask_user"]),
       rationale: z.string(),
-      expected_savings_pct: z.tuple([z.number(), z.number()]),
+      expected_savings_pct: z.array(z.number()).length(2).describe("[low, high]"),
     })
     .strict(),
   annotations: { readOnlyHint: true, openWorldHint: false },

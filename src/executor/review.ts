@@ -1,0 +1,138 @@
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { UserError } from "../core/errors.js";
+import type { Attempt, StoredTask } from "../core/mini-task.js";
+import { writeFileAtomic } from "../store/atomic.js";
+import type { TaskStore } from "../store/tasks.js";
+import type { Workspace } from "../store/workspace.js";
+import { applyToWorkspace, DEFAULT_DIFF_MAX_BYTES, diff, gitRoot, removeWorktree } from "./worktree.js";
+
+/** A whole diff is written to a file up to this size; beyond it the planner uses git itself. */
+const DIFF_FILE_MAX_BYTES = 50 * 1024 * 1024;
+
+export interface Review {
+  task: StoredTask;
+  attempt: Attempt;
+  stat: string;
+  diff: string;
+  truncated: boolean;
+  bytes: number;
+  /** Workspace-relative path of the whole diff, when the shown one is cut. */
+  diffPath?: string;
+}
+
+function latestRun(task: StoredTask): Attempt {
+  const attempt = [...task.attempts].reverse().find((a) => a.branch && a.base_commit);
+  if (!attempt)
+    throw new UserError(
+      `task ${task.id} has not been dispatched yet; call dispatch_to_small_model first.`,
+      "task_id",
+    );
+  return attempt;
+}
+
+/** The latest attempt's change, bounded; the whole diff goes to a file when it is cut. */
+export async function reviewTask(
+  ws: Workspace,
+  store: TaskStore,
+  id: string,
+  maxBytes = DEFAULT_DIFF_MAX_BYTES,
+): Promise<Review> {
+  const task = await store.get(id);
+  const attempt = latestRun(task);
+  if (task.status === "accepted" || task.status === "discarded") {
+    throw new UserError(
+      `task ${id} is ${task.status}; its branch is gone. get_task shows its last attempt.`,
+      "task_id",
+    );
+  }
+  if (!attempt.head_commit) {
+    return { task, attempt, stat: "", diff: "", truncated: false, bytes: 0 };
+  }
+  const repo = await gitRoot(ws.root);
+  const d = await diff(repo, attempt.base_commit!, attempt.head_commit, { maxBytes });
+  const review: Review = {
+    task,
+    attempt,
+    stat: d.stat,
+    diff: d.diff,
+    truncated: d.truncated,
+    bytes: d.bytes,
+  };
+  if (d.truncated) {
+    const whole = await diff(repo, attempt.base_commit!, attempt.head_commit, {
+      maxBytes: DIFF_FILE_MAX_BYTES,
+    });
+    const rel = `${ws.dirRel}/${id}.diff`;
+    const abs = join(ws.root, rel);
+    await mkdir(dirname(abs), { recursive: true });
+    await writeFileAtomic(abs, whole.diff);
+    review.diffPath = rel;
+  }
+  return review;
+}
+
+/**
+ * Apply the latest passed attempt to the user's working tree (3-way; nothing half-applied on a
+ * conflict), optionally commit, then remove the worktree and branch. Idempotent.
+ */
+export async function acceptTask(
+  ws: Workspace,
+  store: TaskStore,
+  id: string,
+  opts: { commit?: boolean } = {},
+): Promise<{ task: StoredTask; applied: string[]; commit?: string; already: boolean }> {
+  const task = await store.get(id);
+  if (task.status === "accepted") return { task, applied: [], already: true };
+  if (task.status !== "passed") {
+    throw new UserError(
+      `task ${id} is ${task.status}; only a passed task can be accepted — review_task it, then re-dispatch or discard_task.`,
+      "task_id",
+    );
+  }
+  const attempt = latestRun(task);
+  const repo = await gitRoot(ws.root);
+  const result = attempt.head_commit
+    ? await applyToWorkspace(
+        repo,
+        { path: attempt.worktree ?? repo, branch: attempt.branch!, base: attempt.base_commit! },
+        {
+          ...(opts.commit
+            ? { commit: true, message: `${task.title}\n\ndelegate-mcp task ${id}, attempt ${attempt.n}` }
+            : {}),
+        },
+      )
+    : { applied: [] as string[] };
+  const updated = await store.update(id, (t) => {
+    t.status = "accepted";
+    return t;
+  });
+  await removeWorktree(repo, id);
+  return {
+    task: updated,
+    applied: result.applied,
+    ...(result.commit ? { commit: result.commit } : {}),
+    already: false,
+  };
+}
+
+/** Remove the task's worktree and branch; status discarded. Idempotent. */
+export async function discardTask(
+  ws: Workspace,
+  store: TaskStore,
+  id: string,
+): Promise<{ task: StoredTask; already: boolean }> {
+  const task = await store.get(id);
+  if (task.status === "discarded") return { task, already: true };
+  if (task.status === "accepted")
+    throw new UserError(`task ${id} is already accepted; its changes are in your working tree.`, "task_id");
+  if (task.status === "running")
+    throw new UserError(`task ${id} is running; wait for it (get_task), then discard it.`, "task_id");
+  const repo = await gitRoot(ws.root);
+  await removeWorktree(repo, id);
+  const updated = await store.update(id, (t) => {
+    t.status = "discarded";
+    return t;
+  });
+  return { task: updated, already: false };
+}
