@@ -1,0 +1,97 @@
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI, cleanEnv, makeRepo, removeDir, startServer } from "./harness.js";
+
+function cli(args: string[], cwd: string) {
+  return spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    env: cleanEnv(),
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+}
+
+describe("delegate-mcp report and tasks", () => {
+  let repo: string;
+
+  beforeAll(async () => {
+    repo = makeRepo({ "src/a.ts": "export const a = 1;\n" });
+    // The workflow document's prices, so the worked example's figures come out exactly.
+    writeFileSync(
+      join(repo, "delegate.config.json"),
+      JSON.stringify({
+        models: {
+          sonnet: {
+            provider: "anthropic",
+            model: "claude-sonnet-4-5",
+            price: { input_per_mtok: 3, output_per_mtok: 15 },
+          },
+          haiku: {
+            provider: "anthropic",
+            model: "claude-haiku-4-5",
+            price: { input_per_mtok: 0.25, output_per_mtok: 1.25 },
+          },
+        },
+        defaults: { executor: "haiku", planner: "sonnet" },
+      }),
+    );
+    const server = await startServer({ root: repo });
+    const log = (phase: string, model: string, input_tokens: number, output_tokens: number) =>
+      server.call("log_tokens", { project: "todo", phase, model, input_tokens, output_tokens });
+    await log("exploration", "sonnet", 40_000, 10_000);
+    await log("planning", "sonnet", 20_000, 12_000);
+    await log("execution", "haiku", 18_000, 6_000);
+    await log("testing", "haiku", 4_000, 1_000);
+    await log("verification", "sonnet", 10_000, 2_000);
+    await log("baseline_estimate", "sonnet", 165_000, 36_000);
+    const created = await server.call("create_mini_task", {
+      project: "todo",
+      title: "Move parser",
+      objective: "Move the parser into its own module.",
+      files_to_modify: [{ path: "src/a.ts", action: "edit" }],
+      steps: ["Rename a to parser."],
+      acceptance_criteria: ["src/a.ts exports parser"],
+      validation: [{ run: "grep -q parser src/a.ts" }],
+    });
+    expect(created.isError).toBeFalsy();
+    await server.close();
+  });
+  afterAll(() => removeDir(repo));
+
+  it("report prints the worked example's figures and writes LOG.md", () => {
+    const run = cli(["report", "--project", "todo"], repo);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain("$0.58425");
+    expect(run.stdout).toContain("$1.035");
+    expect(run.stdout).toMatch(/\$0\.45075 \(43\.6 %\)/);
+    expect(run.stdout).toContain("todo/01-move-parser");
+    expect(run.stdout).toContain("mini-projects/todo/LOG.md");
+  });
+
+  it("report --json gives the same numbers as the tool", () => {
+    const run = cli(["report", "--project", "todo", "--json"], repo);
+    expect(run.status, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout);
+    expect(r.actual_cost_usd).toBeCloseTo(0.58425, 9);
+    expect(r.counterfactual_cost_usd).toBeCloseTo(1.035, 9);
+    expect(r.savings_usd).toBeCloseTo(0.45075, 9);
+    expect(r.counterfactual_basis).toBe("baseline_estimate");
+  });
+
+  it("tasks prints the task table", () => {
+    const run = cli(["tasks"], repo);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/todo\/01-move-parser\s+ready/);
+  });
+
+  it("an unknown command or flag fails with usage on stderr", () => {
+    const bad = cli(["frobnicate"], repo);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/Unknown command "frobnicate"/);
+    const flag = cli(["report", "--colour"], repo);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toMatch(/colour/);
+  });
+});
