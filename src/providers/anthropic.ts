@@ -227,6 +227,17 @@ function toMessages(messages: Message[]): Anthropic.MessageParam[] {
       push("assistant", blocks);
     }
   }
+  // A third breakpoint on the newest block: each turn of the executor loop then reads the whole
+  // earlier conversation from cache (0.1× input) instead of paying for it again.
+  const lastBlock = out[out.length - 1]?.content.at(-1);
+  if (
+    out.length > 1 &&
+    lastBlock &&
+    lastBlock.type !== "thinking" &&
+    lastBlock.type !== "redacted_thinking"
+  ) {
+    Object.assign(lastBlock, { cache_control: EPHEMERAL });
+  }
   return out;
 }
 

@@ -171,8 +171,15 @@ describe("Anthropic request", () => {
     ]);
     expect(body.messages[2].content).toEqual([
       { type: "tool_result", tool_use_id: "toolu_1", content: "text" },
-      { type: "text", text: "Two turns left." },
+      { type: "text", text: "Two turns left.", cache_control: { type: "ephemeral" } },
     ]);
+    // Only the newest block carries the conversation breakpoint.
+    expect(JSON.stringify(body.messages.slice(0, 2))).not.toContain("cache_control");
+  });
+
+  it("puts no conversation breakpoint on a first turn (the system and tools breakpoints cover it)", async () => {
+    await (await modelFor(llm, "anthropic")).complete(request());
+    expect(JSON.stringify(llm.requests[0]!.body.messages)).not.toContain("cache_control");
   });
 });
 
