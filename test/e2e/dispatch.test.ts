@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { countTokens } from "gpt-tokenizer";
 import { afterEach, describe, expect, it } from "vitest";
 import { toolUse } from "../fakes/llm-server.js";
 import { byTitle, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
@@ -368,6 +369,30 @@ describe("dispatch: the server checks for itself", () => {
       status = (got.structuredContent as { status: string }).status;
     }
     expect(status).toBe("cancelled");
+  });
+
+  it("reports each turn and the validation step as MCP progress, and keeps the passing result small", async () => {
+    env = await startDispatchEnv({ "src/math.ts": MATH });
+    env.fake.setHandler(byTitle({ Progress: [editSubtract, validate, finish()] }));
+    const id = await create(env, spec("Progress"));
+    const messages: string[] = [];
+    const r = await env.server.client.callTool(
+      { name: "dispatch_to_small_model", arguments: { task_id: id } },
+      undefined,
+      { onprogress: (p) => messages.push(String(p.message)) },
+    );
+    expect(r.isError).toBeFalsy();
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        `${id}: turn 1/12 on fake`,
+        `${id}: turn 3/12 on fake`,
+        `${id}: validation 1/1: grep -q 'export function subtract' src/math.ts`,
+        `${id}: server-side validation`,
+        `${id}: attempt 1: passed`,
+      ]),
+    );
+    // What the planner reads and pays for: DESIGN's 150–300 tokens for a passing task.
+    expect(countTokens(JSON.stringify(r.structuredContent))).toBeLessThanOrEqual(300);
   });
 
   it("wait:false returns at once and get_task shows the outcome later", async () => {
