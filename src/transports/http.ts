@@ -1,0 +1,394 @@
+/**
+ * Streamable HTTP: one MCP server per session, behind DNS-rebinding (Host/Origin), bearer-token
+ * and body-size checks that run before any request body is read.
+ */
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { isIP } from "node:net";
+import { hostname, networkInterfaces } from "node:os";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import {
+  isInitializeRequest,
+  isJSONRPCErrorResponse,
+  isJSONRPCNotification,
+  isJSONRPCRequest,
+  isJSONRPCResultResponse,
+  type JSONRPCMessage,
+  type MessageExtraInfo,
+  type RequestId,
+} from "@modelcontextprotocol/sdk/types.js";
+import { messageOf } from "../core/errors.js";
+import { log } from "../log.js";
+import { createServer, type DelegateServer } from "../server.js";
+
+export const MCP_PATH = "/mcp";
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const TOKEN_ENV = "DELEGATE_HTTP_TOKEN";
+/** How long shutdown waits for answers already due (e.g. a dispatch it cancelled) to reach their clients. */
+const DELIVERY_GRACE_MS = 2000;
+
+export interface HttpServeOptions {
+  port: number;
+  host: string;
+  root?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  maxBodyBytes?: number;
+}
+
+export interface RunningHttpServer {
+  /** http://host:port/mcp, with the real port when 0 was asked for. */
+  url: string;
+  port: number;
+  /** Stop accepting, cancel running work so it records itself, close every session and the listener. */
+  close(): Promise<void>;
+}
+
+type MessageHandler = (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
+
+/**
+ * The SDK transport, except that when the server closes it, requests still awaiting their response
+ * get up to DELIVERY_GRACE_MS to send it first: shutdown cancels a dispatch, the dispatch records
+ * itself and answers "cancelled", and that answer reaches the client instead of a dropped stream.
+ */
+class DeliveringTransport extends StreamableHTTPServerTransport {
+  private readonly unanswered = new Set<RequestId>();
+  private answered: (() => void) | undefined;
+
+  override set onmessage(handler: MessageHandler | undefined) {
+    super.onmessage =
+      handler &&
+      ((message, extra) => {
+        if (isJSONRPCRequest(message)) this.unanswered.add(message.id);
+        // A cancelled request gets no response (MCP spec), so nothing is owed for it.
+        if (isJSONRPCNotification(message) && message.method === "notifications/cancelled")
+          this.settle((message.params as { requestId?: RequestId } | undefined)?.requestId);
+        handler(message, extra);
+      });
+  }
+
+  override get onmessage(): MessageHandler | undefined {
+    return super.onmessage;
+  }
+
+  override async send(...args: Parameters<StreamableHTTPServerTransport["send"]>): Promise<void> {
+    const [message] = args;
+    try {
+      await super.send(...args);
+    } finally {
+      if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) this.settle(message.id);
+    }
+  }
+
+  override async close(): Promise<void> {
+    if (this.unanswered.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.answered = resolve;
+        setTimeout(resolve, DELIVERY_GRACE_MS).unref();
+      });
+    }
+    await super.close();
+  }
+
+  private settle(id: RequestId | undefined): void {
+    if (id === undefined) return;
+    this.unanswered.delete(id);
+    if (this.unanswered.size === 0) this.answered?.();
+  }
+}
+
+interface Session {
+  transport: DeliveringTransport;
+  delegate: DelegateServer;
+  closed?: Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code = -32000,
+  ) {
+    super(message);
+  }
+}
+
+function bareHost(host: string): string {
+  return host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = bareHost(host);
+  if (h === "localhost") return true;
+  if (isIP(h) === 4) return h.startsWith("127.");
+  if (isIP(h) === 6) return h === "::1" || h === "0:0:0:0:0:0:0:1" || /^::ffff:127\./.test(h);
+  return false;
+}
+
+/** host:port as it appears in a Host header (IPv6 in brackets). */
+function hostPort(host: string, port: number): string {
+  const h = bareHost(host);
+  return `${isIP(h) === 6 ? `[${h}]` : h}:${port}`;
+}
+
+/**
+ * The Host values a legitimate client sends: the bound address, loopback names on a loopback bind,
+ * and this machine's addresses and name on a wildcard bind (a rebinding attacker's page sends its
+ * own domain name, which is never in this list).
+ */
+function allowedHosts(host: string, port: number): Set<string> {
+  const h = bareHost(host);
+  const names = [h];
+  if (isLoopbackHost(h) || h === "0.0.0.0" || h === "::") names.push("localhost", "127.0.0.1", "::1");
+  if (h === "0.0.0.0" || h === "::") {
+    names.push(hostname());
+    for (const addrs of Object.values(networkInterfaces())) {
+      for (const a of addrs ?? []) names.push(a.address.replace(/%.*$/, ""));
+    }
+  }
+  const allowed = new Set<string>();
+  for (const name of names) {
+    allowed.add(hostPort(name, port));
+    // Browsers and most clients leave the default port out of Host and Origin.
+    if (port === 80) allowed.add(hostPort(name, port).replace(/:80$/, ""));
+  }
+  return allowed;
+}
+
+function checkHostAndOrigin(req: IncomingMessage, allowed: Set<string>): void {
+  const host = (req.headers.host ?? "").toLowerCase();
+  if (!allowed.has(host))
+    throw new HttpError(403, `Forbidden: Host "${req.headers.host ?? ""}" is not this server's address.`);
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(origin);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || !allowed.has(url.host.toLowerCase()))
+    throw new HttpError(403, `Forbidden: Origin "${origin}" may not call this server.`);
+}
+
+function tokenCheck(token: string | undefined): ((req: IncomingMessage) => void) | undefined {
+  if (!token) return undefined;
+  // Hashing both sides gives equal-length buffers, so the comparison time never depends on the guess.
+  const expected = createHash("sha256").update(token).digest();
+  return (req) => {
+    const given = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? "")?.[1];
+    const digest = createHash("sha256")
+      .update(given ?? "")
+      .digest();
+    if (!timingSafeEqual(digest, expected) || given === undefined)
+      throw new HttpError(401, `Unauthorized: send "Authorization: Bearer <${TOKEN_ENV}>".`);
+  };
+}
+
+function sendError(res: ServerResponse, err: HttpError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (err.status === 401) headers["www-authenticate"] = 'Bearer realm="delegate-mcp"';
+  if (err.status === 405) headers.allow = "GET, POST, DELETE";
+  res.writeHead(err.status, headers);
+  res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: err.code, message: err.message }, id: null }));
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, `Payload Too Large: the request body must not exceed ${limit} bytes.`);
+}
+
+/**
+ * The body, counted as it arrives. Over the limit: 413, then the rest is drained so the client can
+ * read the answer; past twice the limit the connection is cut instead.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const refuse = () => {
+      req.off("data", onData);
+      req.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > 2 * limit) req.socket.destroy();
+      });
+      req.resume();
+      reject(tooLarge(limit));
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) refuse();
+      else chunks.push(chunk);
+    };
+    if (Number(req.headers["content-length"]) > limit) {
+      refuse();
+      return;
+    }
+    req.on("data", onData);
+    req.once("end", () => resolve(Buffer.concat(chunks)));
+    req.once("error", reject);
+    // A client that hangs up mid-body: settle (a no-op once "end" has resolved).
+    req.once("close", () => reject(new HttpError(400, "Bad Request: the request body was cut off.")));
+  });
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new HttpError(400, "Parse error: the request body is not JSON.", -32700);
+  }
+}
+
+function isInitialize(message: unknown): boolean {
+  return Array.isArray(message) ? message.some((m) => isInitializeRequest(m)) : isInitializeRequest(message);
+}
+
+function finished(responses: Set<ServerResponse>, withinMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, withinMs);
+    timer.unref();
+    const check = () => {
+      if (responses.size > 0) return;
+      clearTimeout(timer);
+      resolve();
+    };
+    for (const res of responses) res.once("close", check);
+    check();
+  });
+}
+
+function listen(server: ReturnType<typeof createHttpServer>, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const why =
+        err.code === "EADDRINUSE"
+          ? `port ${port} on ${host} is already in use; pick another with --port (0 picks a free one)`
+          : err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND"
+            ? `${host} is not an address of this machine; use --host 127.0.0.1`
+            : messageOf(err);
+      reject(new Error(`Cannot serve MCP over HTTP: ${why}.`));
+    };
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+/** Serve MCP over Streamable HTTP at /mcp. Rejects (refuses to start) on an unsafe configuration. */
+export async function serveHttp(opts: HttpServeOptions): Promise<RunningHttpServer> {
+  const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const token = opts.env[TOKEN_ENV] || undefined;
+  if (!isLoopbackHost(opts.host) && !token) {
+    throw new Error(
+      `Refusing to serve MCP over HTTP on ${opts.host}: a non-loopback address needs a bearer token. ` +
+        `Set ${TOKEN_ENV} (e.g. to the output of \`openssl rand -hex 32\`) or bind --host 127.0.0.1.`,
+    );
+  }
+  const checkToken = tokenCheck(token);
+  const sessions = new Map<string, Session>();
+  const closing = new Set<Promise<void>>();
+  const responses = new Set<ServerResponse>();
+  let allowed = new Set<string>();
+  let stopping: Promise<void> | undefined;
+
+  const closeSession = (session: Session): Promise<void> => {
+    session.closed ??= (async () => {
+      if (session.transport.sessionId) sessions.delete(session.transport.sessionId);
+      await session.delegate.cleanup().catch((err) => log.error(`session cleanup failed: ${messageOf(err)}`));
+    })();
+    closing.add(session.closed);
+    void session.closed.finally(() => closing.delete(session.closed!));
+    return session.closed;
+  };
+
+  const openSession = async (): Promise<Session> => {
+    const delegate = createServer({ root: opts.root, env: opts.env });
+    const transport = new DeliveringTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => {
+        sessions.set(id, session);
+        log.debug(`http session ${id} opened`);
+      },
+      maxRequestBodySize: limit,
+    });
+    const session: Session = { transport, delegate };
+    transport.onclose = () => void closeSession(session);
+    transport.onerror = (err) => log.debug(`http transport: ${messageOf(err)}`);
+    await delegate.server.connect(transport);
+    return session;
+  };
+
+  const sessionOf = (req: IncomingMessage): Session => {
+    const id = req.headers["mcp-session-id"];
+    if (typeof id !== "string" || id === "")
+      throw new HttpError(400, "Bad Request: Mcp-Session-Id header is required (initialize first).");
+    const session = sessions.get(id);
+    if (!session) throw new HttpError(404, "Session not found: initialize a new session.", -32001);
+    return session;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (stopping) throw new HttpError(503, "Service Unavailable: the server is shutting down.");
+    checkHostAndOrigin(req, allowed);
+    checkToken?.(req);
+    if (new URL(req.url ?? "/", "http://localhost").pathname !== MCP_PATH)
+      throw new HttpError(404, `Not Found: MCP is served at ${MCP_PATH}.`);
+    if (req.method === "GET" || req.method === "DELETE") {
+      await sessionOf(req).transport.handleRequest(req, res);
+      return;
+    }
+    if (req.method !== "POST") throw new HttpError(405, "Method Not Allowed: use POST, GET or DELETE.");
+    const message = parseJson(await readBody(req, limit));
+    if (req.headers["mcp-session-id"] !== undefined || !isInitialize(message)) {
+      await sessionOf(req).transport.handleRequest(req, res, message);
+      return;
+    }
+    const session = await openSession();
+    await session.transport.handleRequest(req, res, message);
+    // An initialize the transport refused never got a session id: nothing will reach it again.
+    if (!session.transport.sessionId) await closeSession(session);
+  };
+
+  const server = createHttpServer((req, res) => {
+    responses.add(res);
+    res.once("close", () => responses.delete(res));
+    handle(req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) {
+        if (err.status >= 500 || err.status === 403 || err.status === 401)
+          log.warn(`http ${req.method} ${req.url}: ${err.status} ${err.message}`);
+        sendError(res, err);
+        return;
+      }
+      log.error(`http ${req.method} ${req.url} failed: ${messageOf(err)}`, { stack: (err as Error)?.stack });
+      sendError(res, new HttpError(500, `Internal error: ${messageOf(err)}`, -32603));
+    });
+  });
+
+  await listen(server, opts.port, opts.host);
+  const port = (server.address() as AddressInfo).port;
+  allowed = allowedHosts(opts.host, port);
+  const url = `http://${hostPort(opts.host, port)}${MCP_PATH}`;
+
+  return {
+    url,
+    port,
+    close() {
+      stopping ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await Promise.allSettled([...sessions.values()].map(closeSession));
+        await Promise.allSettled([...closing]);
+        // Closed sessions have ended their streams: let those last bytes go out before cutting connections.
+        await finished(responses, DELIVERY_GRACE_MS);
+        server.closeAllConnections();
+        await stopped;
+      })();
+      return stopping;
+    },
+  };
+}
