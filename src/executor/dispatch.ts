@@ -9,7 +9,7 @@ import type { Usage } from "../core/usage.js";
 import { log } from "../log.js";
 import { priceOf } from "../providers/catalog.js";
 import type { Config } from "../providers/config.js";
-import { createChatModel } from "../providers/create.js";
+import { createChatModel, resolveClientSettings } from "../providers/create.js";
 import { executorModel, type ResolvedModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
 import { LEDGER_FILE, Ledger } from "../store/ledger.js";
@@ -161,11 +161,18 @@ export class Dispatcher {
   ): Promise<{ tasks: StoredTask[]; attempts: Map<string, number> }> {
     const repo = await gitRoot(this.deps.ws.root);
     await headCommit(repo);
-    const model = executorModel(this.deps.config, opts.model);
-    if (opts.escalateTo) executorModel(this.deps.config, opts.escalateTo);
+    executorModel(this.deps.config, opts.model);
+    const escalation = opts.escalateTo ? executorModel(this.deps.config, opts.escalateTo) : undefined;
     const tasks = await plan(this.deps.store, ids);
+    // A missing key is the caller's to fix: say so before any task is marked running.
+    if (!this.deps.createModel) {
+      const models = tasks.map((t) => executorModel(this.deps.config, opts.model ?? t.model));
+      for (const m of [...models, ...(escalation ? [escalation] : [])])
+        resolveClientSettings(m, { env: this.deps.env });
+    }
     const attempts = new Map<string, number>();
     for (const task of tasks) {
+      const model = executorModel(this.deps.config, opts.model ?? task.model);
       const updated = await this.deps.store.update(
         task.id,
         (t) => {
@@ -364,7 +371,11 @@ export class Dispatcher {
             },
           });
         const tools = new ExecutorTools(wt.path, task, this.deps.ws.dirRel, validate);
-        const model = await (this.deps.createModel ?? defaultCreateModel)(resolved, this.deps.env);
+        const requestTimeoutS = this.deps.config.limits?.request_timeout_s;
+        const model = await (this.deps.createModel ?? ((m, e) => defaultCreateModel(m, e, requestTimeoutS)))(
+          resolved,
+          this.deps.env,
+        );
         const texts = new Map<string, string>();
         for (const f of [...task.files_to_read, ...task.files_to_modify]) {
           if (texts.has(f.path)) continue;
@@ -483,6 +494,13 @@ export class Dispatcher {
   }
 }
 
-function defaultCreateModel(model: ResolvedModel, env: NodeJS.ProcessEnv): Promise<ChatModel> {
-  return createChatModel(model, { env });
+function defaultCreateModel(
+  model: ResolvedModel,
+  env: NodeJS.ProcessEnv,
+  requestTimeoutS: number | undefined,
+): Promise<ChatModel> {
+  return createChatModel(model, {
+    env,
+    ...(requestTimeoutS !== undefined ? { timeoutMs: Math.round(requestTimeoutS * 1000) } : {}),
+  });
 }

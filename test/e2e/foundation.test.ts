@@ -174,3 +174,41 @@ describe("process lifecycle", () => {
     }
   });
 });
+
+describe("dispatch preconditions", () => {
+  it("a workspace that is not a git repository: create works, dispatch says why", async () => {
+    const dir = makeRepo({ "src/math.ts": MODULE }, { git: false });
+    const server = await startServer({ root: dir, env: { ANTHROPIC_API_KEY: "x" } });
+    try {
+      const created = await server.call("create_mini_task", spec());
+      expect(created.isError, textOf(created)).toBeFalsy();
+      const id = (created.structuredContent as { id: string }).id;
+      const r = await server.call("dispatch_to_small_model", { task_id: id });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toMatch(/not a git repository/);
+      const got = await server.call("get_task", { task_id: id });
+      expect((got.structuredContent as { status: string }).status).toBe("ready");
+    } finally {
+      await server.close();
+      removeDir(dir);
+    }
+  });
+
+  it("a missing API key is one clear sentence before anything runs", async () => {
+    const repo = makeRepo({ "src/math.ts": MODULE });
+    const server = await startServer({ root: repo });
+    try {
+      const id = ((await server.call("create_mini_task", spec())).structuredContent as { id: string }).id;
+      const r = await server.call("dispatch_to_small_model", { task_id: id });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toBe(
+        "ANTHROPIC_API_KEY is not set; add it to the MCP server's env or set api_key_env for model haiku in delegate.config.json.",
+      );
+      const got = await server.call("get_task", { task_id: id });
+      expect((got.structuredContent as { status: string; attempts: unknown[] }).attempts).toEqual([]);
+    } finally {
+      await server.close();
+      removeDir(repo);
+    }
+  });
+});
