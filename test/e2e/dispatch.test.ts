@@ -108,305 +108,319 @@ describe.each(["anthropic", "openai"] as const)("dispatch over the %s wire", (wi
   });
 });
 
-describe("dispatch: the server checks for itself", () => {
-  it("reports a failing validation with the failing command and its output tail", async () => {
-    env = await startDispatchEnv({ "src/math.ts": MATH });
-    env.fake.setHandler(
-      byTitle({
-        "Wrong edit": [toolUse("write_file", { path: "src/math.ts", content: "oops\n" }), finish()],
-      }),
-    );
-    const id = await create(
-      env,
-      spec("Wrong edit", {
-        validation: [
-          {
-            run: "echo checking; grep 'export function subtract' src/math.ts || { echo MISSING-SUBTRACT >&2; exit 3; }",
-          },
-        ],
-      }),
-    );
-    const [r] = await dispatch(env, { task_id: id });
-    // The executor said "complete"; the server's own validation says otherwise.
-    expect(r!.status).toBe("failed");
-    expect(r!.validation!.passed).toBe(false);
-    expect(r!.validation!.failed![0]!.exit_code).toBe(3);
-    expect(r!.validation!.failed![0]!.output).toContain("MISSING-SUBTRACT");
-  });
-
-  it("answers edit_file with no match and with two matches by writing nothing and explaining", async () => {
-    env = await startDispatchEnv({ "src/dup.ts": "const x = 1;\nconst x = 1;\nexport const y = 2;\n" });
-    env.fake.setHandler(
-      byTitle({
-        "Edit dup": [
-          toolUse("edit_file", { path: "src/dup.ts", old_string: "export const y = 3;", new_string: "z" }),
-          toolUse("edit_file", {
-            path: "src/dup.ts",
-            old_string: "const x = 1;",
-            new_string: "const x = 9;",
-          }),
-          finish("failed"),
-        ],
-      }),
-    );
-    const id = await create(
-      env,
-      spec("Edit dup", {
-        files_to_read: [{ path: "src/dup.ts" }],
-        files_to_modify: [{ path: "src/dup.ts", action: "edit" }],
-        validation: [{ run: "grep -q 'x = 9' src/dup.ts" }],
-      }),
-    );
-    const [r] = await dispatch(env, { task_id: id });
-    expect(r!.status).toBe("failed");
-    const toolResults = env.fake.requests.flatMap((q) => q.messages.flatMap((m) => m.toolResults));
-    const noMatch = toolResults.find((t) => t.content.includes("was not found"));
-    expect(noMatch?.content).toMatch(/closest text is at line 3/);
-    expect(noMatch?.isError).toBe(true);
-    const twoMatches = toolResults.find((t) => t.content.includes("matches 2 places"));
-    expect(twoMatches?.content).toMatch(/lines 1, 2/);
-    expect(r!.files_changed).toEqual([]);
-    expect(git(env.repo, "show", `delegate/${id}:src/dup.ts`)).toBe(
-      "const x = 1;\nconst x = 1;\nexport const y = 2;\n",
-    );
-  });
-
-  it("refuses writes and reads of unlisted files and reports them to the planner", async () => {
-    env = await startDispatchEnv({ "src/math.ts": MATH, "src/secret.ts": "export const k = 1;\n" });
-    env.fake.setHandler(
-      byTitle({
-        Stray: [
-          toolUse("write_file", { path: "src/other.ts", content: "x" }),
-          toolUse("read_file", { path: "src/secret.ts" }),
-          toolUse("write_file", { path: ".git/hooks/pre-commit", content: "evil" }),
-          editSubtract,
-          finish(),
-        ],
-      }),
-    );
-    const id = await create(env, spec("Stray"));
-    const [r] = await dispatch(env, { task_id: id });
-    expect(r!.status).toBe("passed");
-    const got = await env.server.call("get_task", { task_id: id });
-    const attempt = (got.structuredContent as { attempts: { refused?: string[] }[] }).attempts[0]!;
-    expect(attempt.refused).toHaveLength(3);
-    expect(attempt.refused!.join("\n")).toMatch(/src\/other\.ts/);
-    expect(attempt.refused!.join("\n")).toMatch(/src\/secret\.ts/);
-    expect(git(env.repo, "ls-tree", "-r", "--name-only", `delegate/${id}`)).not.toContain("src/other.ts");
-    const sent = env.fake.requests.map((q) => q.rawBody).join("\n");
-    expect(sent).not.toContain("export const k = 1");
-  });
-
-  it("stops at max_turns with budget_exceeded and keeps the partial usage", async () => {
-    env = await startDispatchEnv({ "src/math.ts": MATH });
-    env.fake.setHandler(() => toolUse("read_file", { path: "src/math.ts" }));
-    const id = await create(env, spec("Loops forever"));
-    const [r] = await dispatch(env, { task_id: id, max_turns: 3 });
-    expect(r!.status).toBe("budget_exceeded");
-    expect(env.fake.requests).toHaveLength(3);
-    expect(r!.usage!.input_tokens).toBeGreaterThan(0);
-    expect(r!.report).toMatch(/max_turns \(3\)/);
-  });
-
-  it("refuses a call whose worst case would exceed budget_usd", async () => {
-    env = await startDispatchEnv({ "src/math.ts": MATH });
-    env.fake.setHandler(() => toolUse("read_file", { path: "src/math.ts" }));
-    const id = await create(env, spec("Tiny budget"));
-    const [r] = await dispatch(env, { task_id: id, budget_usd: 0.001 });
-    expect(r!.status).toBe("budget_exceeded");
-    expect(env.fake.requests).toHaveLength(0);
-    expect(r!.report).toMatch(/budget/);
-  });
-
-  it("sends only the requested line ranges of a large file", async () => {
-    const big = Array.from(
-      { length: 3000 },
-      (_, i) => `export const v${i + 1} = ${i + 1}; // line ${i + 1}`,
-    ).join("\n");
-    env = await startDispatchEnv({ "src/big.ts": `${big}\n` });
-    env.fake.setHandler(
-      byTitle({
-        "Edit big": [
-          toolUse("edit_file", {
-            path: "src/big.ts",
-            old_string: "export const v20 = 20;",
-            new_string: "export const v20 = 2000;",
-          }),
-          finish(),
-        ],
-      }),
-    );
-    const id = await create(
-      env,
-      spec("Edit big", {
-        files_to_read: [{ path: "src/big.ts", lines: "10-40" }],
-        files_to_modify: [{ path: "src/big.ts", action: "edit" }],
-        validation: [{ run: "grep -q 'v20 = 2000' src/big.ts" }],
-      }),
-    );
-    const [r] = await dispatch(env, { task_id: id });
-    expect(r!.status).toBe("passed");
-    const first = env.fake.requests[0]!.rawBody;
-    expect(first).toContain("line 10");
-    expect(first).toContain("line 40");
-    expect(first).not.toContain("line 41;");
-    expect(first).not.toContain("line 1500");
-    expect(first).toContain("3000 lines");
-  });
-
-  it("runs independent tasks in parallel and a dependent one after its dependency, from its branch", async () => {
-    env = await startDispatchEnv({
-      "src/a.ts": "export const a = 1;\n",
-      "src/b.ts": "export const b = 1;\n",
+describe.each(["anthropic", "openai"] as const)(
+  "dispatch over the %s wire: the server checks for itself",
+  (wire) => {
+    it("reports a failing validation with the failing command and its output tail", async () => {
+      env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
+      env.fake.setHandler(
+        byTitle({
+          "Wrong edit": [toolUse("write_file", { path: "src/math.ts", content: "oops\n" }), finish()],
+        }),
+      );
+      const id = await create(
+        env,
+        spec("Wrong edit", {
+          validation: [
+            {
+              run: "echo checking; grep 'export function subtract' src/math.ts || { echo MISSING-SUBTRACT >&2; exit 3; }",
+            },
+          ],
+        }),
+      );
+      const [r] = await dispatch(env, { task_id: id });
+      // The executor said "complete"; the server's own validation says otherwise.
+      expect(r!.status).toBe("failed");
+      expect(r!.validation!.passed).toBe(false);
+      expect(r!.validation!.failed![0]!.exit_code).toBe(3);
+      expect(r!.validation!.failed![0]!.output).toContain("MISSING-SUBTRACT");
     });
-    const active = { now: 0, max: 0 };
-    const slow = (reply: ReturnType<typeof toolUse>) => async () => {
-      active.now++;
-      active.max = Math.max(active.max, active.now);
-      await new Promise((r) => setTimeout(r, 150));
-      active.now--;
-      return reply;
-    };
-    env.fake.setHandler(
-      byTitle({
-        "Edit a": [
-          slow(toolUse("write_file", { path: "src/a.ts", content: "export const a = 2;\n" })),
-          finish(),
-        ],
-        "Edit b": [
-          slow(toolUse("write_file", { path: "src/b.ts", content: "export const b = 2;\n" })),
-          finish(),
-        ],
-        "Use a": [
-          toolUse("write_file", {
-            path: "src/c.ts",
-            content: "import { a } from './a';\nexport const c = a;\n",
-          }),
-          finish(),
-        ],
-      }) as never,
-    );
-    const a = await create(
-      env,
-      spec("Edit a", {
-        files_to_read: [],
-        files_to_modify: [{ path: "src/a.ts", action: "edit" }],
-        validation: [{ run: "grep -q 'a = 2' src/a.ts" }],
-      }),
-    );
-    const b = await create(
-      env,
-      spec("Edit b", {
-        files_to_read: [],
-        files_to_modify: [{ path: "src/b.ts", action: "edit" }],
-        validation: [{ run: "grep -q 'b = 2' src/b.ts" }],
-      }),
-    );
-    const c = await create(
-      env,
-      spec("Use a", {
-        files_to_read: [],
-        files_to_modify: [{ path: "src/c.ts", action: "create" }],
-        depends_on: [a],
-        // Passes only when the worktree started from a's branch.
-        validation: [{ run: "grep -q 'a = 2' src/a.ts && test -f src/c.ts" }],
-      }),
-    );
-    const results = await dispatch(env, { task_ids: [c, a, b] });
-    expect(results.map((r) => [r.task_id, r.status])).toEqual([
-      [c, "passed"],
-      [a, "passed"],
-      [b, "passed"],
-    ]);
-    expect(active.max).toBe(2);
-    const firstOfC = env.fake.requests.findIndex((q) => q.rawBody.includes("# Task: Use a"));
-    const lastOfA = env.fake.requests.findLastIndex((q) => q.rawBody.includes("# Task: Edit a"));
-    expect(firstOfC).toBeGreaterThan(lastOfA);
-  });
 
-  it("marks a dependent blocked when its dependency fails, and runs nothing for it", async () => {
-    env = await startDispatchEnv({ "src/a.ts": "export const a = 1;\n" });
-    env.fake.setHandler(byTitle({ "Edit a": [finish("failed")] }));
-    const a = await create(
-      env,
-      spec("Edit a", {
-        files_to_read: [],
-        files_to_modify: [{ path: "src/a.ts", action: "edit" }],
-        validation: [{ run: "grep -q 'a = 2' src/a.ts" }],
-      }),
-    );
-    const c = await create(
-      env,
-      spec("Then c", {
-        files_to_read: [],
-        files_to_modify: [{ path: "src/c.ts", action: "create" }],
-        depends_on: [a],
-        validation: [{ run: "test -f src/c.ts" }],
-      }),
-    );
-    const results = await dispatch(env, { task_ids: [a, c] });
-    expect(results.map((r) => r.status)).toEqual(["failed", "blocked"]);
-    expect(env.fake.requests.some((q) => q.rawBody.includes("# Task: Then c"))).toBe(false);
-  });
+    it("answers edit_file with no match and with two matches by writing nothing and explaining", async () => {
+      env = await startDispatchEnv(
+        { "src/dup.ts": "const x = 1;\nconst x = 1;\nexport const y = 2;\n" },
+        { wire },
+      );
+      env.fake.setHandler(
+        byTitle({
+          "Edit dup": [
+            toolUse("edit_file", { path: "src/dup.ts", old_string: "export const y = 3;", new_string: "z" }),
+            toolUse("edit_file", {
+              path: "src/dup.ts",
+              old_string: "const x = 1;",
+              new_string: "const x = 9;",
+            }),
+            finish("failed"),
+          ],
+        }),
+      );
+      const id = await create(
+        env,
+        spec("Edit dup", {
+          files_to_read: [{ path: "src/dup.ts" }],
+          files_to_modify: [{ path: "src/dup.ts", action: "edit" }],
+          validation: [{ run: "grep -q 'x = 9' src/dup.ts" }],
+        }),
+      );
+      const [r] = await dispatch(env, { task_id: id });
+      expect(r!.status).toBe("failed");
+      const toolResults = env.fake.requests.flatMap((q) => q.messages.flatMap((m) => m.toolResults));
+      const noMatch = toolResults.find((t) => t.content.includes("was not found"));
+      expect(noMatch?.content).toMatch(/closest text is at line 3/);
+      // Anthropic flags tool errors; OpenAI has no flag, so the provider prefixes the text.
+      expect(noMatch!.isError || noMatch!.content.startsWith("Error")).toBe(true);
+      const twoMatches = toolResults.find((t) => t.content.includes("matches 2 places"));
+      expect(twoMatches?.content).toMatch(/lines 1, 2/);
+      expect(r!.files_changed).toEqual([]);
+      expect(git(env.repo, "show", `delegate/${id}:src/dup.ts`)).toBe(
+        "const x = 1;\nconst x = 1;\nexport const y = 2;\n",
+      );
+    });
 
-  it("cancels mid-call: the attempt is cancelled and recorded", async () => {
-    env = await startDispatchEnv({ "src/math.ts": MATH });
-    env.fake.setHandler(() => ({ hang: true }));
-    const id = await create(env, spec("Hangs"));
-    const controller = new AbortController();
-    const call = env.server.client.callTool(
-      { name: "dispatch_to_small_model", arguments: { task_id: id } },
-      undefined,
-      { signal: controller.signal, timeout: 60_000 },
-    );
-    while (env.fake.requests.length === 0) await new Promise((r) => setTimeout(r, 20));
-    controller.abort();
-    await expect(call).rejects.toThrow();
-    let status = "running";
-    for (let i = 0; i < 100 && status === "running"; i++) {
-      await new Promise((r) => setTimeout(r, 50));
+    it("refuses writes and reads of unlisted files and reports them to the planner", async () => {
+      env = await startDispatchEnv(
+        { "src/math.ts": MATH, "src/secret.ts": "export const k = 1;\n" },
+        { wire },
+      );
+      env.fake.setHandler(
+        byTitle({
+          Stray: [
+            toolUse("write_file", { path: "src/other.ts", content: "x" }),
+            toolUse("read_file", { path: "src/secret.ts" }),
+            toolUse("write_file", { path: ".git/hooks/pre-commit", content: "evil" }),
+            editSubtract,
+            finish(),
+          ],
+        }),
+      );
+      const id = await create(env, spec("Stray"));
+      const [r] = await dispatch(env, { task_id: id });
+      expect(r!.status).toBe("passed");
       const got = await env.server.call("get_task", { task_id: id });
-      status = (got.structuredContent as { status: string }).status;
-    }
-    expect(status).toBe("cancelled");
-  });
+      const attempt = (got.structuredContent as { attempts: { refused?: string[] }[] }).attempts[0]!;
+      expect(attempt.refused).toHaveLength(3);
+      expect(attempt.refused!.join("\n")).toMatch(/src\/other\.ts/);
+      expect(attempt.refused!.join("\n")).toMatch(/src\/secret\.ts/);
+      expect(git(env.repo, "ls-tree", "-r", "--name-only", `delegate/${id}`)).not.toContain("src/other.ts");
+      const sent = env.fake.requests.map((q) => q.rawBody).join("\n");
+      expect(sent).not.toContain("export const k = 1");
+    });
 
-  it("reports each turn and the validation step as MCP progress, and keeps the passing result small", async () => {
-    env = await startDispatchEnv({ "src/math.ts": MATH });
-    env.fake.setHandler(byTitle({ Progress: [editSubtract, validate, finish()] }));
-    const id = await create(env, spec("Progress"));
-    const messages: string[] = [];
-    const r = await env.server.client.callTool(
-      { name: "dispatch_to_small_model", arguments: { task_id: id } },
-      undefined,
-      { onprogress: (p) => messages.push(String(p.message)) },
-    );
-    expect(r.isError).toBeFalsy();
-    expect(messages).toEqual(
-      expect.arrayContaining([
-        `${id}: turn 1/12 on fake`,
-        `${id}: turn 3/12 on fake`,
-        `${id}: validation 1/1: grep -q 'export function subtract' src/math.ts`,
-        `${id}: server-side validation`,
-        `${id}: attempt 1: passed`,
-      ]),
-    );
-    // What the planner reads and pays for: DESIGN's 150–300 tokens for a passing task.
-    expect(countTokens(JSON.stringify(r.structuredContent))).toBeLessThanOrEqual(300);
-  });
+    it("stops at max_turns with budget_exceeded and keeps the partial usage", async () => {
+      env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
+      env.fake.setHandler(() => toolUse("read_file", { path: "src/math.ts" }));
+      const id = await create(env, spec("Loops forever"));
+      const [r] = await dispatch(env, { task_id: id, max_turns: 3 });
+      expect(r!.status).toBe("budget_exceeded");
+      expect(env.fake.requests).toHaveLength(3);
+      expect(r!.usage!.input_tokens).toBeGreaterThan(0);
+      expect(r!.report).toMatch(/max_turns \(3\)/);
+    });
 
-  it("wait:false returns at once and get_task shows the outcome later", async () => {
-    env = await startDispatchEnv({ "src/math.ts": MATH });
-    env.fake.setHandler(byTitle({ Background: [editSubtract, finish()] }));
-    const id = await create(env, spec("Background"));
-    const [r] = await dispatch(env, { task_id: id, wait: false });
-    expect(r).toEqual({ task_id: id, status: "running", attempt: 1 });
-    let status = "running";
-    for (let i = 0; i < 200 && status === "running"; i++) {
-      await new Promise((res) => setTimeout(res, 50));
-      status = ((await env.server.call("get_task", { task_id: id })).structuredContent as { status: string })
-        .status;
-    }
-    expect(status).toBe("passed");
-  });
-});
+    it("refuses a call whose worst case would exceed budget_usd", async () => {
+      env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
+      env.fake.setHandler(() => toolUse("read_file", { path: "src/math.ts" }));
+      const id = await create(env, spec("Tiny budget"));
+      const [r] = await dispatch(env, { task_id: id, budget_usd: 0.00001 });
+      expect(r!.status).toBe("budget_exceeded");
+      expect(env.fake.requests).toHaveLength(0);
+      expect(r!.report).toMatch(/budget/);
+    });
+
+    it("sends only the requested line ranges of a large file", async () => {
+      const big = Array.from(
+        { length: 3000 },
+        (_, i) => `export const v${i + 1} = ${i + 1}; // line ${i + 1}`,
+      ).join("\n");
+      env = await startDispatchEnv({ "src/big.ts": `${big}\n` }, { wire });
+      env.fake.setHandler(
+        byTitle({
+          "Edit big": [
+            toolUse("edit_file", {
+              path: "src/big.ts",
+              old_string: "export const v20 = 20;",
+              new_string: "export const v20 = 2000;",
+            }),
+            finish(),
+          ],
+        }),
+      );
+      const id = await create(
+        env,
+        spec("Edit big", {
+          files_to_read: [{ path: "src/big.ts", lines: "10-40" }],
+          files_to_modify: [{ path: "src/big.ts", action: "edit" }],
+          validation: [{ run: "grep -q 'v20 = 2000' src/big.ts" }],
+        }),
+      );
+      const [r] = await dispatch(env, { task_id: id });
+      expect(r!.status).toBe("passed");
+      const first = env.fake.requests[0]!.rawBody;
+      expect(first).toContain("line 10");
+      expect(first).toContain("line 40");
+      expect(first).not.toContain("line 41;");
+      expect(first).not.toContain("line 1500");
+      expect(first).toContain("3000 lines");
+    });
+
+    it("runs independent tasks in parallel and a dependent one after its dependency, from its branch", async () => {
+      env = await startDispatchEnv(
+        {
+          "src/a.ts": "export const a = 1;\n",
+          "src/b.ts": "export const b = 1;\n",
+        },
+        { wire },
+      );
+      const active = { now: 0, max: 0 };
+      const slow = (reply: ReturnType<typeof toolUse>) => async () => {
+        active.now++;
+        active.max = Math.max(active.max, active.now);
+        await new Promise((r) => setTimeout(r, 150));
+        active.now--;
+        return reply;
+      };
+      env.fake.setHandler(
+        byTitle({
+          "Edit a": [
+            slow(toolUse("write_file", { path: "src/a.ts", content: "export const a = 2;\n" })),
+            finish(),
+          ],
+          "Edit b": [
+            slow(toolUse("write_file", { path: "src/b.ts", content: "export const b = 2;\n" })),
+            finish(),
+          ],
+          "Use a": [
+            toolUse("write_file", {
+              path: "src/c.ts",
+              content: "import { a } from './a';\nexport const c = a;\n",
+            }),
+            finish(),
+          ],
+        }) as never,
+      );
+      const a = await create(
+        env,
+        spec("Edit a", {
+          files_to_read: [],
+          files_to_modify: [{ path: "src/a.ts", action: "edit" }],
+          validation: [{ run: "grep -q 'a = 2' src/a.ts" }],
+        }),
+      );
+      const b = await create(
+        env,
+        spec("Edit b", {
+          files_to_read: [],
+          files_to_modify: [{ path: "src/b.ts", action: "edit" }],
+          validation: [{ run: "grep -q 'b = 2' src/b.ts" }],
+        }),
+      );
+      const c = await create(
+        env,
+        spec("Use a", {
+          files_to_read: [],
+          files_to_modify: [{ path: "src/c.ts", action: "create" }],
+          depends_on: [a],
+          // Passes only when the worktree started from a's branch.
+          validation: [{ run: "grep -q 'a = 2' src/a.ts && test -f src/c.ts" }],
+        }),
+      );
+      const results = await dispatch(env, { task_ids: [c, a, b] });
+      expect(results.map((r) => [r.task_id, r.status])).toEqual([
+        [c, "passed"],
+        [a, "passed"],
+        [b, "passed"],
+      ]);
+      expect(active.max).toBe(2);
+      const firstOfC = env.fake.requests.findIndex((q) => q.rawBody.includes("# Task: Use a"));
+      const lastOfA = env.fake.requests.findLastIndex((q) => q.rawBody.includes("# Task: Edit a"));
+      expect(firstOfC).toBeGreaterThan(lastOfA);
+    });
+
+    it("marks a dependent blocked when its dependency fails, and runs nothing for it", async () => {
+      env = await startDispatchEnv({ "src/a.ts": "export const a = 1;\n" }, { wire });
+      env.fake.setHandler(byTitle({ "Edit a": [finish("failed")] }));
+      const a = await create(
+        env,
+        spec("Edit a", {
+          files_to_read: [],
+          files_to_modify: [{ path: "src/a.ts", action: "edit" }],
+          validation: [{ run: "grep -q 'a = 2' src/a.ts" }],
+        }),
+      );
+      const c = await create(
+        env,
+        spec("Then c", {
+          files_to_read: [],
+          files_to_modify: [{ path: "src/c.ts", action: "create" }],
+          depends_on: [a],
+          validation: [{ run: "test -f src/c.ts" }],
+        }),
+      );
+      const results = await dispatch(env, { task_ids: [a, c] });
+      expect(results.map((r) => r.status)).toEqual(["failed", "blocked"]);
+      expect(env.fake.requests.some((q) => q.rawBody.includes("# Task: Then c"))).toBe(false);
+    });
+
+    it("cancels mid-call: the attempt is cancelled and recorded", async () => {
+      env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
+      env.fake.setHandler(() => ({ hang: true }));
+      const id = await create(env, spec("Hangs"));
+      const controller = new AbortController();
+      const call = env.server.client.callTool(
+        { name: "dispatch_to_small_model", arguments: { task_id: id } },
+        undefined,
+        { signal: controller.signal, timeout: 60_000 },
+      );
+      while (env.fake.requests.length === 0) await new Promise((r) => setTimeout(r, 20));
+      controller.abort();
+      await expect(call).rejects.toThrow();
+      let status = "running";
+      for (let i = 0; i < 100 && status === "running"; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const got = await env.server.call("get_task", { task_id: id });
+        status = (got.structuredContent as { status: string }).status;
+      }
+      expect(status).toBe("cancelled");
+    });
+
+    it("reports each turn and the validation step as MCP progress, and keeps the passing result small", async () => {
+      env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
+      env.fake.setHandler(byTitle({ Progress: [editSubtract, validate, finish()] }));
+      const id = await create(env, spec("Progress"));
+      const messages: string[] = [];
+      const r = await env.server.client.callTool(
+        { name: "dispatch_to_small_model", arguments: { task_id: id } },
+        undefined,
+        { onprogress: (p) => messages.push(String(p.message)) },
+      );
+      expect(r.isError).toBeFalsy();
+      expect(messages).toEqual(
+        expect.arrayContaining([
+          `${id}: turn 1/12 on fake`,
+          `${id}: turn 3/12 on fake`,
+          `${id}: validation 1/1: grep -q 'export function subtract' src/math.ts`,
+          `${id}: server-side validation`,
+          `${id}: attempt 1: passed`,
+        ]),
+      );
+      // What the planner reads and pays for: DESIGN's 150–300 tokens for a passing task.
+      expect(countTokens(JSON.stringify(r.structuredContent))).toBeLessThanOrEqual(300);
+    });
+
+    it("wait:false returns at once and get_task shows the outcome later", async () => {
+      env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
+      env.fake.setHandler(byTitle({ Background: [editSubtract, finish()] }));
+      const id = await create(env, spec("Background"));
+      const [r] = await dispatch(env, { task_id: id, wait: false });
+      expect(r).toEqual({ task_id: id, status: "running", attempt: 1 });
+      let status = "running";
+      for (let i = 0; i < 200 && status === "running"; i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        status = (
+          (await env.server.call("get_task", { task_id: id })).structuredContent as { status: string }
+        ).status;
+      }
+      expect(status).toBe("passed");
+    });
+  },
+);
