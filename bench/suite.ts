@@ -1,0 +1,50 @@
+/** Every benchmark, in the order `npm run bench` runs them, and the loop that runs them. */
+import { benchDispatch } from "./dispatch.js";
+import { benchLedger } from "./ledger.js";
+import { benchServer } from "./server.js";
+import type { Bench, BenchOptions, BenchRow } from "./types.js";
+import { benchValidation } from "./validation.js";
+
+export interface SuiteEntry {
+  /** The bench's name; its rows carry their own groups (dispatch also yields "cost"). */
+  name: string;
+  bench: Bench;
+  /** The row groups this bench yields, so the smoke test can check none went missing. */
+  groups: string[];
+}
+
+export const SUITE: SuiteEntry[] = [
+  { name: "server", bench: benchServer, groups: ["server"] },
+  { name: "dispatch", bench: benchDispatch, groups: ["dispatch", "cost"] },
+  { name: "validation", bench: benchValidation, groups: ["validation"] },
+  { name: "ledger", bench: benchLedger, groups: ["ledger"] },
+];
+
+export interface SuiteRun {
+  rows: BenchRow[];
+  failures: { name: string; error: Error }[];
+  durationMs: number;
+}
+
+/** Runs every bench in sequence (never in parallel: they time things); a failing bench does not stop the rest. */
+export async function runSuite(
+  opts: BenchOptions,
+  onBench?: (name: string, rows: BenchRow[] | Error, ms: number) => void,
+): Promise<SuiteRun> {
+  const started = performance.now();
+  const rows: BenchRow[] = [];
+  const failures: SuiteRun["failures"] = [];
+  for (const { name, bench } of SUITE) {
+    const start = performance.now();
+    try {
+      const got = await bench(opts);
+      rows.push(...got);
+      onBench?.(name, got, performance.now() - start);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      failures.push({ name, error });
+      onBench?.(name, error, performance.now() - start);
+    }
+  }
+  return { rows, failures, durationMs: performance.now() - started };
+}

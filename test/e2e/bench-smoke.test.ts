@@ -1,0 +1,51 @@
+/**
+ * The benchmark harness in quick mode (tiny sizes), so it cannot rot. Asserts only that every
+ * group produced rows with finite figures and that both renderings carry them: timings and goals
+ * are never asserted (benchmarks never gate CI).
+ */
+import { describe, expect, it } from "vitest";
+import { renderResults, renderTable } from "../../bench/report.js";
+import { SUITE } from "../../bench/suite.js";
+import type { BenchRow } from "../../bench/types.js";
+import { assertBuilt } from "./harness.js";
+
+const produced: BenchRow[] = [];
+
+describe("bench harness, quick mode", () => {
+  it.each(SUITE.map((s) => [s.name, s] as const))(
+    "%s yields rows with finite values for each of its groups",
+    async (_name, entry) => {
+      assertBuilt();
+      const rows = await entry.bench({ quick: true });
+      produced.push(...rows);
+      expect(new Set(rows.map((r) => r.group))).toEqual(new Set(entry.groups));
+      for (const r of rows) {
+        const where = `${r.group}: ${r.name}`;
+        expect(Number.isFinite(r.value), where).toBe(true);
+        expect(r.unit, where).not.toBe("");
+        if (r.reference !== undefined) expect(Number.isFinite(r.reference), where).toBe(true);
+        if (r.ratio !== undefined) expect(Number.isFinite(r.ratio), where).toBe(true);
+        if (r.goal !== undefined) expect(typeof r.met, where).toBe("boolean");
+      }
+    },
+    60_000,
+  );
+
+  it("renders every row in the terminal table and in RESULTS.md", () => {
+    expect(produced.length).toBeGreaterThan(0);
+    const table = renderTable(produced);
+    const md = renderResults({
+      rows: produced,
+      date: new Date(0),
+      machine: { cpu: "cpu", cores: 2, memoryGiB: 4, os: "os", node: process.version },
+      loadAtStart: 0,
+      loadAtEnd: 0,
+      durationMs: 1000,
+    });
+    for (const r of produced) {
+      expect(table).toContain(r.name);
+      expect(md).toContain(r.name.replaceAll("|", "\\|"));
+    }
+    expect(md).toMatch(/Goals met: \d+ of \d+/);
+  });
+});
