@@ -316,16 +316,27 @@ export async function diff(
 }
 
 /**
- * Applies the task's committed change (wt.base → head of wt.branch) to the user's working tree,
- * three-way merged onto the current HEAD, so it still applies after unrelated commits.
+ * Applies the task's committed change (wt.base → head of wt.branch) to the user's working tree as a
+ * three-way merge against what the user has now: "ours" is HEAD plus the working-tree state of the
+ * files the task touches (the user's uncommitted edits, and what accepting a dependency without
+ * commit left there), "base" the task's base, "theirs" the task's head. So it still applies after
+ * unrelated commits, next to unrelated uncommitted edits in the same file, and after a task it was
+ * built on (`depends_on`) was accepted without commit.
  *
- * Default: files only (index and HEAD untouched; new files are left untracked). A file the user
- * has uncommitted edits in is patched only when the task's hunks apply to it exactly.
- * `commit: true`: one commit on the current branch with exactly those files (identity from the
- * user's git config), index updated to match; refused when those files have uncommitted changes.
+ * Default: files only (index and HEAD untouched; new files are left untracked).
+ *
+ * `commit: true`: one commit on top of HEAD (identity from the user's git config) whose tree is HEAD
+ * with the touched files as merged; their index entries are set to match, other staged work stays
+ * staged. When a touched file has uncommitted changes, they must be exactly what accepting the
+ * task's dependencies without commit left in it (HEAD three-way merged with the commits between
+ * HEAD's history and the task's base): then the commit carries them too, in those files only (a
+ * line in the commit message says so; the dependencies' other files stay uncommitted). Any other
+ * uncommitted change in a touched file (the user's own) refuses the commit: the user's work is
+ * never committed under the task's name.
  *
  * On any conflict it throws a UserError naming the files and changes nothing; a failure midway is
- * rolled back to the bytes the files had before.
+ * rolled back to the bytes the files (and, with commit, their index entries) had before, and HEAD
+ * moves last.
  */
 export async function applyToWorkspace(
   repo: string,
@@ -341,71 +352,109 @@ export async function applyToWorkspace(
 
   const tmp = await mkdtemp(path.join(os.tmpdir(), "delegate-apply-"));
   try {
-    // 1. Merge the change onto HEAD in a scratch index: the user's index and files stay untouched.
+    const blocked = await pathsBeyondSymlink(root, touched);
+    if (blocked.length > 0) {
+      throw new UserError(
+        `The task's files ${list(blocked)} are beyond a symbolic link in your working tree (the task needs a ` +
+          "directory there); replace the link, then accept again (nothing was changed).",
+        "task_id",
+      );
+    }
+
+    // 1. "ours": HEAD plus the working-tree state of the touched files, in a scratch index (the
+    //    user's index and files stay untouched; only blobs are written to the object store).
+    const scratch = { GIT_INDEX_FILE: path.join(tmp, "index") };
+    const oursTree = await workingTreeState(root, userHead, touched, scratch);
+    const edited = new Set(await namesBetween(root, userHead, oursTree));
+
+    // 2. Merge the task's change into it.
     const taskPatch = path.join(tmp, "task.patch");
     await writePatch(root, wt.base, taskHead, taskPatch);
-    const scratch = { GIT_INDEX_FILE: path.join(tmp, "index") };
-    await git(root, ["read-tree", userHead], { env: scratch });
     const merge = await git(root, ["apply", ...APPLY, "--cached", "--3way", taskPatch], {
       env: scratch,
       okExitCodes: [0, 1],
     });
     if (merge.exitCode !== 0) {
-      const unmerged = await unmergedPaths(root, scratch);
-      const moved = new Set(await namesBetween(root, wt.base, userHead));
-      const named = unmerged.length > 0 ? unmerged : touched.filter((p) => moved.has(p));
+      let conflicts = await unmergedPaths(root, scratch);
+      if (conflicts.length === 0)
+        conflicts = await pathsThatDoNotMerge(root, oursTree, wt.base, taskHead, touched, tmp);
+      if (conflicts.length === 0) conflicts = touched;
+      const byCommits = conflicts.filter((p) => !edited.has(p));
+      if (byCommits.length > 0) {
+        const onDependency = !(await isAncestor(root, wt.base, userHead));
+        throw new UserError(
+          `The task's changes conflict with commits made since it started, in ${list(byCommits)}; ` +
+            (onDependency
+              ? "it was built on another task's changes: if that task is not accepted yet, accept it first; otherwise "
+              : "") +
+            "discard the task and dispatch it again from the current HEAD.",
+          "task_id",
+        );
+      }
       throw new UserError(
-        `The task's changes conflict with commits made since it started, in ${list(named.length > 0 ? named : touched)}; ` +
-          "discard the task and dispatch it again from the current HEAD.",
+        `Your uncommitted changes conflict with the task's changes in ${list(conflicts)}; ` +
+          "commit, stash or revert them, then accept again (nothing was changed).",
         "task_id",
       );
     }
     const mergedTree = (await git(root, ["write-tree"], { env: scratch })).stdout.trim();
 
-    // 2. What the user's files need: HEAD → merged tree.
-    const applied = await namesBetween(root, userHead, mergedTree);
-    if (applied.length === 0) return { applied: [] };
+    // 3. What changes: the files (ours → merged) and, with commit, the commit (HEAD → merged).
+    const applied = await namesBetween(root, oursTree, mergedTree);
+    const committed = opts.commit ? await namesBetween(root, userHead, mergedTree) : [];
+    if (applied.length === 0 && committed.length === 0) return { applied: [] };
+
+    // 4. Check everything before writing anything.
+    let fromDependencies: string[] = [];
+    if (opts.commit) {
+      const dirty = await dirtyPaths(root, union(applied, committed));
+      const own = await notLeftByDependencies(root, userHead, wt.base, oursTree, dirty, tmp);
+      if (own.length > 0) {
+        throw new UserError(
+          `You have uncommitted changes in ${list(own)}, which the task also changes; commit or stash them ` +
+            "(or accept without commit), then accept again.",
+          "commit",
+        );
+      }
+      fromDependencies = dirty;
+    }
     const patch = path.join(tmp, "rebased.patch");
-    await writePatch(root, userHead, mergedTree, patch);
-
-    // 3. Check everything before writing anything.
-    const dirty = await dirtyPaths(root, applied);
-    if (opts.commit && dirty.length > 0) {
-      throw new UserError(
-        `You have uncommitted changes in ${list(dirty)}, which the task also changes; commit or stash them ` +
-          "(or accept without commit), then accept again.",
-        "commit",
-      );
-    }
-    const check = await git(root, ["apply", ...APPLY, "--check", patch], { okExitCodes: [0, 1] });
-    if (check.exitCode !== 0) {
-      const conflicting = await pathsThatFail(root, userHead, mergedTree, applied, tmp);
-      throw new UserError(
-        `Your uncommitted changes conflict with the task's changes in ${list(conflicting.length > 0 ? conflicting : applied)}; ` +
-          "commit, stash or revert them, then accept again (nothing was changed).",
-        "task_id",
-      );
+    if (applied.length > 0) {
+      await writePatch(root, oursTree, mergedTree, patch);
+      const check = await git(root, ["apply", ...APPLY, "--check", patch], { okExitCodes: [0, 1] });
+      if (check.exitCode !== 0) {
+        const conflicting = await pathsThatFail(root, oursTree, mergedTree, applied, tmp);
+        throw new UserError(
+          `Your uncommitted changes conflict with the task's changes in ${list(conflicting.length > 0 ? conflicting : applied)}; ` +
+            "commit, stash or revert them, then accept again (nothing was changed).",
+          "task_id",
+        );
+      }
     }
 
-    // 4. Write, keeping the previous bytes to roll back to.
+    // 5. Write, keeping the previous bytes and index entries to roll back to; HEAD moves last.
     const before = await snapshot(root, applied);
-    let indexPatched = false;
+    const indexBefore = committed.length > 0 ? await indexRecords(root, committed) : [];
+    let indexSet = false;
     try {
-      await git(root, ["apply", ...APPLY, patch]);
+      if (applied.length > 0) await git(root, ["apply", ...APPLY, patch]);
+      await verifyFiles(root, mergedTree, applied);
       let commit: string | undefined;
-      if (opts.commit) {
-        const message = opts.message?.trim() ? opts.message : `delegate: apply ${wt.branch}`;
+      if (committed.length > 0) {
+        let message = opts.message?.trim() ? opts.message : `delegate: apply ${wt.branch}`;
+        if (fromDependencies.length > 0) {
+          message =
+            `${message.trimEnd()}\n\nAlso commits the uncommitted changes that accepting the tasks it depends on ` +
+            `left in ${list(fromDependencies)}.`;
+        }
         commit = await commitTree(root, mergedTree, userHead, message);
-        await git(root, ["apply", ...APPLY, "--cached", patch]);
-        indexPatched = true;
+        indexSet = true;
+        await setIndexEntries(root, mergedTree, committed, userHead.length);
         await git(root, ["update-ref", "-m", `commit: ${message.split("\n")[0]}`, "HEAD", commit, userHead]);
       }
-      const clean = applied.filter((p) => !dirty.includes(p));
-      await verifyFiles(root, mergedTree, clean);
-      return commit === undefined ? { applied } : { applied, commit };
+      return commit === undefined ? { applied } : { applied: union(applied, committed), commit };
     } catch (err) {
-      if (indexPatched)
-        await git(root, ["apply", ...APPLY, "--cached", "-R", patch], { okExitCodes: [0, 1] });
+      if (indexSet) await restoreIndexEntries(root, committed, indexBefore, userHead.length);
       await restore(root, before);
       if (err instanceof GitError && err.args.includes("update-ref")) {
         throw new UserError(
@@ -648,6 +697,191 @@ async function pathsThatFail(root: string, from: string, to: string, paths: stri
     if (check.exitCode !== 0) failing.push(p);
   }
   return failing;
+}
+
+/**
+ * Builds, in the index `env` names, HEAD with `paths` as the working tree has them (what `git add`
+ * would stage: clean filters and core.fileMode apply); a path that is missing or a directory there
+ * counts as deleted. Writes the blobs, never the user's index. Returns the tree.
+ */
+async function workingTreeState(
+  root: string,
+  head: string,
+  paths: string[],
+  env: Record<string, string>,
+): Promise<string> {
+  await git(root, ["read-tree", head], { env });
+  const present: string[] = [];
+  const absent: string[] = [];
+  for (const p of paths) {
+    const st = await lstat(path.join(root, p)).catch(() => null);
+    if (st !== null && (st.isFile() || st.isSymbolicLink())) present.push(p);
+    else absent.push(p);
+  }
+  const nul = (list: string[]) => `${list.join("\0")}\0`;
+  if (absent.length > 0) {
+    await git(root, ["update-index", "-z", "--force-remove", "--stdin"], { env, input: nul(absent) });
+  }
+  if (present.length > 0) {
+    await git(root, ["update-index", "-z", "--add", "--replace", "--stdin"], { env, input: nul(present) });
+  }
+  return (await git(root, ["write-tree"], { env })).stdout.trim();
+}
+
+/** The paths with a symbolic link among their leading directories in the working tree. */
+async function pathsBeyondSymlink(root: string, paths: string[]): Promise<string[]> {
+  const links = new Map<string, boolean>();
+  const isLink = async (dir: string) => {
+    let known = links.get(dir);
+    if (known === undefined) {
+      known = (await lstat(path.join(root, dir)).catch(() => null))?.isSymbolicLink() ?? false;
+      links.set(dir, known);
+    }
+    return known;
+  };
+  const blocked: string[] = [];
+  for (const p of paths) {
+    const parts = p.split("/").slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      if (await isLink(parts.slice(0, i).join("/"))) {
+        blocked.push(p);
+        break;
+      }
+    }
+  }
+  return blocked;
+}
+
+/** The paths whose own part of the task's change does not three-way merge into `oursTree`. */
+async function pathsThatDoNotMerge(
+  root: string,
+  oursTree: string,
+  base: string,
+  head: string,
+  paths: string[],
+  tmp: string,
+): Promise<string[]> {
+  const failing: string[] = [];
+  for (const [i, p] of paths.entries()) {
+    const one = path.join(tmp, `merge-${i}.patch`);
+    const env = { GIT_INDEX_FILE: path.join(tmp, `merge-${i}.index`) };
+    await writePatch(root, base, head, one, [p]);
+    await git(root, ["read-tree", oursTree], { env });
+    const merged = await git(root, ["apply", ...APPLY, "--cached", "--3way", one], {
+      env,
+      okExitCodes: [0, 1],
+    });
+    if (merged.exitCode !== 0) failing.push(p);
+  }
+  return failing;
+}
+
+async function isAncestor(root: string, ancestor: string, of: string): Promise<boolean> {
+  const out = await git(root, ["merge-base", "--is-ancestor", ancestor, of], { okExitCodes: [0, 1] });
+  return out.exitCode === 0;
+}
+
+/**
+ * Which of the dirty `paths` hold something other than what accepting the task's dependencies
+ * without commit left there: their working-tree state (in `oursTree`) must equal HEAD three-way
+ * merged with the dependencies' commits (fork point of HEAD and `base` → `base`), and their index
+ * entry must be HEAD's or that same state (nothing else staged would be lost).
+ */
+async function notLeftByDependencies(
+  root: string,
+  head: string,
+  base: string,
+  oursTree: string,
+  paths: string[],
+  tmp: string,
+): Promise<string[]> {
+  if (paths.length === 0) return [];
+  const expectedTree = await dependenciesTree(root, head, base, tmp);
+  if (expectedTree === null) return paths;
+  const ours = await treeEntries(root, oursTree, paths);
+  const expected = await treeEntries(root, expectedTree, paths);
+  const atHead = await treeEntries(root, head, paths);
+  const index = new Map<string, string>();
+  for (const record of await indexRecords(root, paths)) {
+    const tab = record.indexOf("\t");
+    const [mode, blob, stage] = record.slice(0, tab).split(" ");
+    const file = record.slice(tab + 1);
+    index.set(file, stage === "0" && !index.has(file) ? `${mode} ${blob}` : "unmerged");
+  }
+  return paths.filter((p) => {
+    const mine = ours.get(p);
+    const staged = index.get(p);
+    return mine !== expected.get(p) || (staged !== atHead.get(p) && staged !== mine);
+  });
+}
+
+/**
+ * HEAD three-way merged with the commits the task's base has and HEAD's history has not (the
+ * dependencies the task was built on), as a tree; null when there are none or they do not merge.
+ */
+async function dependenciesTree(
+  root: string,
+  head: string,
+  base: string,
+  tmp: string,
+): Promise<string | null> {
+  if (await isAncestor(root, base, head)) return null;
+  const forkPoint = await git(root, ["merge-base", head, base], { okExitCodes: [0, 1] });
+  if (forkPoint.exitCode !== 0) return null;
+  const fork = forkPoint.stdout.trim();
+  if ((await namesBetween(root, fork, base)).length === 0) return null;
+  const patch = path.join(tmp, "dependencies.patch");
+  await writePatch(root, fork, base, patch);
+  const env = { GIT_INDEX_FILE: path.join(tmp, "dependencies.index") };
+  await git(root, ["read-tree", head], { env });
+  const merged = await git(root, ["apply", ...APPLY, "--cached", "--3way", patch], {
+    env,
+    okExitCodes: [0, 1],
+  });
+  if (merged.exitCode !== 0) return null;
+  return (await git(root, ["write-tree"], { env })).stdout.trim();
+}
+
+/** "mode blob" of each of `paths` in `tree` (absent paths are missing from the map). */
+async function treeEntries(root: string, tree: string, paths: string[]): Promise<Map<string, string>> {
+  const entries = new Map<string, string>();
+  if (paths.length === 0) return entries;
+  const out = await git(root, ["ls-tree", "-r", "-z", "--full-tree", tree, "--", ...paths]);
+  for (const line of splitNul(out.stdout)) {
+    const tab = line.indexOf("\t");
+    const [mode, , blob] = line.slice(0, tab).split(" ");
+    entries.set(line.slice(tab + 1), `${mode} ${blob}`);
+  }
+  return entries;
+}
+
+/** The user's index entries for `paths`, as `ls-files -s` records ("mode blob stage\tpath"). */
+async function indexRecords(root: string, paths: string[]): Promise<string[]> {
+  if (paths.length === 0) return [];
+  return splitNul((await git(root, ["ls-files", "-s", "-z", "--", ...paths])).stdout);
+}
+
+/** Sets the user's index entries of `paths` to `tree`'s (removing those it does not have). */
+async function setIndexEntries(root: string, tree: string, paths: string[], oidLength: number) {
+  const entries = await treeEntries(root, tree, paths);
+  const removals = paths.map((p) => `0 ${"0".repeat(oidLength)}\t${p}`);
+  const additions = [...entries].map(([p, entry]) => `${entry}\t${p}`);
+  await git(root, ["update-index", "-z", "--index-info"], {
+    input: `${[...removals, ...additions].join("\0")}\0`,
+  });
+}
+
+/** Puts the user's index entries of `paths` back to `records` (from indexRecords). */
+async function restoreIndexEntries(root: string, paths: string[], records: string[], oidLength: number) {
+  const removals = paths.map((p) => `0 ${"0".repeat(oidLength)}\t${p}`);
+  await git(root, ["update-index", "-z", "--index-info"], {
+    input: `${[...removals, ...records].join("\0")}\0`,
+    okExitCodes: [0, 1, 128],
+  });
+}
+
+function union(a: string[], b: string[]): string[] {
+  return [...new Set([...a, ...b])].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
 }
 
 async function commitTree(root: string, tree: string, parent: string, message: string): Promise<string> {

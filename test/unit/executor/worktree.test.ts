@@ -31,6 +31,7 @@ import {
   removeWorktree,
   repairWorktrees,
   revertPaths,
+  type WorktreeInfo,
 } from "../../../src/executor/worktree.js";
 
 let scratch: string;
@@ -443,6 +444,188 @@ describe("applyToWorkspace", () => {
     await expectUserError(applyToWorkspace(conflicting, cwt, {}), /commits made since it started, in a\.txt/);
     expect(treeSnapshot(conflicting)).toEqual(before);
     expect(status(conflicting)).toBe("");
+  });
+
+  describe("a task built on another task's branch (depends_on)", () => {
+    const MATH = "top\n1\n2\n3\n4\n5\n6\n7\nadd\n";
+    const MATH_A = `${MATH}subtract\n`;
+    const MATH_AB = `${MATH_A}negate\n`;
+
+    /** Task A appends "subtract" and adds notes.txt; task B, started from A's branch, appends "negate". */
+    async function dependentTasks(repo: string) {
+      const a = await createWorktree(repo, "proj/01-a", { attempt: 1 });
+      write(a.path, "math.txt", MATH_A);
+      write(a.path, "notes.txt", "from A\n");
+      await commitAll(a, "A");
+      const b = await createWorktree(repo, "proj/02-b", { attempt: 1, fromBranch: a.branch });
+      write(b.path, "math.txt", MATH_AB);
+      await commitAll(b, "B");
+      return { a, b };
+    }
+
+    /** What accept_task does: apply, then remove the worktree and branch. */
+    async function accept(repo: string, wt: WorktreeInfo, opts: { commit?: boolean; message?: string }) {
+      const result = await applyToWorkspace(repo, wt, opts);
+      await removeWorktree(repo, wt.branch.slice("delegate/".length));
+      return result;
+    }
+
+    it("after the dependency was accepted without commit, applies on top of it; HEAD unchanged", async () => {
+      const repo = makeRepo({ "math.txt": MATH });
+      const before = head(repo);
+      const { a, b } = await dependentTasks(repo);
+
+      expect(await accept(repo, a, {})).toEqual({ applied: ["math.txt", "notes.txt"] });
+      expect(await accept(repo, b, {})).toEqual({ applied: ["math.txt"] });
+      expect(read(repo, "math.txt")).toBe(MATH_AB);
+      expect(read(repo, "notes.txt")).toBe("from A\n");
+      expect(head(repo)).toBe(before);
+      expect(status(repo)).toBe(" M math.txt\n?? notes.txt\n");
+    });
+
+    it("with commit:true commits its files as merged, the dependency's uncommitted part of them included", async () => {
+      for (const stageDependency of [false, true]) {
+        const repo = makeRepo({ "math.txt": MATH });
+        const before = head(repo);
+        const { a, b } = await dependentTasks(repo);
+        await accept(repo, a, {});
+        if (stageDependency) sh(repo, "add", "math.txt");
+
+        const result = await accept(repo, b, { commit: true, message: "proj/02-b: negate" });
+        expect(result).toEqual({ applied: ["math.txt"], commit: head(repo) });
+        expect(sh(repo, "rev-parse", "HEAD~1").trim()).toBe(before);
+        expect(sh(repo, "show", "--name-only", "--format=", "HEAD").trim()).toBe("math.txt");
+        expect(sh(repo, "show", "HEAD:math.txt")).toBe(MATH_AB);
+        expect(read(repo, "math.txt")).toBe(MATH_AB);
+        const message = sh(repo, "log", "-1", "--format=%B");
+        expect(message.split("\n")[0]).toBe("proj/02-b: negate");
+        expect(message).toContain(
+          "uncommitted changes that accepting the tasks it depends on left in math.txt",
+        );
+        // The dependency's other file stays as it was: uncommitted.
+        expect(status(repo)).toBe("?? notes.txt\n");
+      }
+    });
+
+    it("rolls the files and the index back when HEAD cannot be moved", async () => {
+      const repo = makeRepo({ "math.txt": MATH });
+      const before = head(repo);
+      const { a, b } = await dependentTasks(repo);
+      await accept(repo, a, {});
+      sh(repo, "add", "math.txt");
+      const files = treeSnapshot(repo);
+      const index = sh(repo, "ls-files", "-s");
+      const lock = path.join(repo, ".git", "refs", "heads", "main.lock");
+      writeFileSync(lock, "");
+
+      await expectUserError(applyToWorkspace(repo, b, { commit: true }), /nothing was changed, accept again/);
+      expect(treeSnapshot(repo)).toEqual(files);
+      expect(sh(repo, "ls-files", "-s")).toBe(index);
+      expect(head(repo)).toBe(before);
+      rmSync(lock);
+      expect(status(repo)).toBe("M  math.txt\n?? notes.txt\n");
+      await applyToWorkspace(repo, b, { commit: true });
+      expect(sh(repo, "show", "HEAD:math.txt")).toBe(MATH_AB);
+    });
+
+    it("after the dependency was accepted with commit:true, applies and commits as usual", async () => {
+      for (const commit of [false, true]) {
+        const repo = makeRepo({ "math.txt": MATH });
+        const { a, b } = await dependentTasks(repo);
+        await accept(repo, a, { commit: true, message: "A" });
+        const afterA = head(repo);
+        expect(status(repo)).toBe("");
+
+        expect(await accept(repo, b, { commit })).toMatchObject({ applied: ["math.txt"] });
+        expect(read(repo, "math.txt")).toBe(MATH_AB);
+        if (commit) {
+          expect(sh(repo, "rev-parse", "HEAD~1").trim()).toBe(afterA);
+          expect(sh(repo, "log", "-1", "--format=%B")).not.toContain("depends on");
+          expect(status(repo)).toBe("");
+        } else {
+          expect(head(repo)).toBe(afterA);
+          expect(status(repo)).toBe(" M math.txt\n");
+        }
+      }
+    });
+
+    it("merges next to the user's own edit elsewhere in the file, but will not commit that edit", async () => {
+      const repo = makeRepo({ "math.txt": MATH });
+      const before = head(repo);
+      const { a, b } = await dependentTasks(repo);
+      await accept(repo, a, {});
+      write(repo, "math.txt", MATH_A.replace("top", "TOP"));
+      const snapshot = treeSnapshot(repo);
+
+      await expectUserError(applyToWorkspace(repo, b, { commit: true }), /uncommitted changes in math\.txt/);
+      expect(treeSnapshot(repo)).toEqual(snapshot);
+      expect(head(repo)).toBe(before);
+
+      expect(await applyToWorkspace(repo, b, {})).toEqual({ applied: ["math.txt"] });
+      expect(read(repo, "math.txt")).toBe(MATH_AB.replace("top", "TOP"));
+      expect(head(repo)).toBe(before);
+    });
+
+    it("merges next to an unrelated user edit when the dependency is committed, but will not commit that edit", async () => {
+      const repo = makeRepo({ "math.txt": MATH });
+      const { a, b } = await dependentTasks(repo);
+      await accept(repo, a, { commit: true, message: "A" });
+      write(repo, "math.txt", MATH_A.replace("top", "TOP"));
+
+      await expectUserError(applyToWorkspace(repo, b, { commit: true }), /uncommitted changes in math\.txt/);
+      expect(await applyToWorkspace(repo, b, {})).toEqual({ applied: ["math.txt"] });
+      expect(read(repo, "math.txt")).toBe(MATH_AB.replace("top", "TOP"));
+    });
+
+    it("refuses a conflicting edit on top of the accepted dependency, changing nothing", async () => {
+      const repo = makeRepo({ "math.txt": MATH });
+      const { a, b } = await dependentTasks(repo);
+      await accept(repo, a, {});
+      write(repo, "math.txt", `${MATH}my own subtract\n`);
+      const snapshot = treeSnapshot(repo);
+      for (const commit of [false, true]) {
+        await expectUserError(
+          applyToWorkspace(repo, b, { commit }),
+          /Your uncommitted changes conflict with the task's changes in math\.txt/,
+        );
+        expect(treeSnapshot(repo)).toEqual(snapshot);
+      }
+    });
+
+    it("when the dependency is not accepted, says to accept it first and changes nothing", async () => {
+      const repo = makeRepo({ "math.txt": MATH });
+      const { b } = await dependentTasks(repo);
+      const snapshot = treeSnapshot(repo);
+      await expectUserError(
+        applyToWorkspace(repo, b, {}),
+        /conflict with commits made since it started, in math\.txt; it was built on another task's changes: if that task is not accepted yet, accept it first/,
+      );
+      expect(treeSnapshot(repo)).toEqual(snapshot);
+      expect(status(repo)).toBe("");
+    });
+  });
+
+  it("refuses to write beyond a symbolic link in the user's tree", async () => {
+    const repo = makeRepo();
+    const wt = await createWorktree(repo, "proj/01-a", { attempt: 1 });
+    write(wt.path, "dir/x.txt", "x\n");
+    await commitAll(wt, "task");
+    const outside = path.join(scratch, `outside-${repoCount}`);
+    mkdirSync(outside);
+    execFileSync("ln", ["-s", outside, path.join(repo, "dir")]);
+    await expectUserError(applyToWorkspace(repo, wt, {}), /dir\/x\.txt are beyond a symbolic link/);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it("leaves a file alone that already has the task's content", async () => {
+    const repo = makeRepo();
+    const wt = await createWorktree(repo, "proj/01-a", { attempt: 1 });
+    write(wt.path, "a.txt", "one\nTWO\nthree\n");
+    write(wt.path, "new.txt", "new\n");
+    await commitAll(wt, "task");
+    write(repo, "new.txt", "new\n");
+    expect(await applyToWorkspace(repo, wt, {})).toEqual({ applied: ["a.txt"] });
+    expect(status(repo)).toBe(" M a.txt\n?? new.txt\n");
   });
 
   it("returns nothing applied for a task without changes", async () => {
