@@ -10,7 +10,7 @@ import {
 import { git, makeRepo, type RunningServer, startServer } from "./harness.js";
 
 /** A reply per turn for one task, chosen by the task title the executor was given. */
-export type TaskScript = (FakeReply | ((req: FakeRequest) => FakeReply))[];
+export type TaskScript = (FakeReply | ((req: FakeRequest) => FakeReply | Promise<FakeReply>))[];
 
 /** The title in the executor's first user message ("# Task: <title>"). */
 export function taskTitleOf(req: FakeRequest): string | undefined {
@@ -25,7 +25,7 @@ export function turnOf(req: FakeRequest): number {
 
 /** Route each request to its task's script by title and turn; unknown titles fail loudly. */
 export function byTitle(scripts: Record<string, TaskScript>) {
-  return (req: FakeRequest): FakeReply => {
+  return (req: FakeRequest): FakeReply | Promise<FakeReply> => {
     const title = taskTitleOf(req);
     const script = title ? scripts[title] : undefined;
     if (!script) throw new Error(`no script for task title ${JSON.stringify(title)}`);
