@@ -67,7 +67,18 @@ export async function startDispatchEnv(
         }
       : { provider: "openai", model: "gpt-4o-mini", base_url: fake.openaiBaseURL, api_key_env: "FAKE_KEY" };
   const config = {
-    models: { fake: model, ...(opts.extraModels ?? {}) },
+    models: {
+      fake: model,
+      // Extra models talk to the same fake unless they name their own base_url.
+      ...Object.fromEntries(
+        Object.entries(opts.extraModels ?? {}).map(([alias, m]) => {
+          const cfg = m as { provider: string; base_url?: string };
+          const base_url =
+            cfg.base_url ?? (cfg.provider === "anthropic" ? fake.anthropicBaseURL : fake.openaiBaseURL);
+          return [alias, { ...cfg, base_url }];
+        }),
+      ),
+    },
     defaults: { executor: "fake", planner: "sonnet" },
     ...(opts.limits ? { limits: opts.limits } : {}),
   };

@@ -407,6 +407,40 @@ describe.each(["anthropic", "openai"] as const)(
       expect(countTokens(JSON.stringify(r.structuredContent))).toBeLessThanOrEqual(300);
     });
 
+    it("escalates a failed attempt once to escalate_to, billing each attempt separately", async () => {
+      const big =
+        wire === "anthropic"
+          ? { provider: "anthropic", model: "claude-sonnet-4-5", api_key_env: "FAKE_KEY" }
+          : { provider: "openai", model: "gpt-4.1", api_key_env: "FAKE_KEY" };
+      env = await startDispatchEnv({ "src/math.ts": MATH }, { wire, extraModels: { big } });
+      const bigModel = big.model;
+      env.fake.setHandler((req) =>
+        // The small model gives up; the big one does the edit.
+        req.model === bigModel
+          ? [editSubtract, finish()][req.messages.filter((m) => m.role === "assistant").length]!
+          : finish("failed"),
+      );
+      const id = await create(env, spec("Escalate"));
+      const [r] = await dispatch(env, { task_id: id, escalate_to: "big" });
+      expect(r).toMatchObject({ status: "passed", attempt: 2 });
+      expect((r as { escalated_from?: string }).escalated_from).toMatch(/attempt 1 on fake: failed/);
+      const got = (await env.server.call("get_task", { task_id: id })).structuredContent as {
+        attempts: { n: number; status: string; model: string; escalation_of?: number }[];
+      };
+      expect(got.attempts.map((a) => [a.n, a.status, a.model, a.escalation_of])).toEqual([
+        [1, "failed", "fake", undefined],
+        [2, "passed", "big", 1],
+      ]);
+      const ledger = readFileSync(join(env.repo, "mini-projects/ledger.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(ledger.filter((e) => e.attempt === 1 && !e.escalation)).toHaveLength(1);
+      expect(
+        ledger.filter((e) => e.attempt === 2 && e.escalation === true && e.model === bigModel),
+      ).toHaveLength(2);
+    });
+
     it("wait:false returns at once and get_task shows the outcome later", async () => {
       env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
       env.fake.setHandler(byTitle({ Background: [editSubtract, finish()] }));
