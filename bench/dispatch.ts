@@ -19,7 +19,7 @@ import {
   turnOf,
 } from "../test/e2e/dispatch-helpers.js";
 import { PROJECT_ROOT, removeDir, textOf } from "../test/e2e/harness.js";
-import type { FakeAnswer, FakeMessage, FakeReply, FakeRequest } from "../test/fakes/llm-server.js";
+import type { FakeAnswer, FakeHandler, FakeMessage, FakeRequest } from "../test/fakes/llm-server.js";
 import { toolUse } from "../test/fakes/llm-server.js";
 import { round, sleep, timeMs } from "./stats.js";
 import type { Bench, BenchRow } from "./types.js";
@@ -451,9 +451,9 @@ function costTask(k: number): { title: string; spec: Record<string, unknown>; sc
 }
 
 /** The fake's usage: the real o200k count of the request's input, and a fixed output. */
-function withMeasuredUsage(route: (req: FakeRequest) => FakeReply) {
-  return (req: FakeRequest): FakeReply => {
-    const reply = route(req) as FakeAnswer;
+function withMeasuredUsage(route: FakeHandler): FakeHandler {
+  return async (req) => {
+    const reply = (await route(req)) as FakeAnswer;
     return {
       ...reply,
       usage: { input_tokens: sentTokens(req).total, output_tokens: OUTPUT_TOKENS_PER_CALL },

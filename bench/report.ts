@@ -1,4 +1,5 @@
 /** The two renderings of a benchmark run: the terminal table and bench/RESULTS.md. */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { arch, cpus, loadavg, release, totalmem, type } from "node:os";
 import type { BenchRow } from "./types.js";
@@ -28,6 +29,19 @@ export function machine(): Machine {
     os: `${type()} ${release()} ${arch()}${distro ? ` (${distro})` : ""}`,
     node: process.version,
   };
+}
+
+/** The commit measured, and whether the server's sources differed from it (a shared working tree). */
+export function revision(): string {
+  try {
+    const git = (...args: string[]) =>
+      execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const head = git("rev-parse", "--short", "HEAD");
+    const dirty = git("status", "--porcelain", "--", "src", "templates", "package.json") !== "";
+    return dirty ? `${head} with uncommitted changes in src/ or templates/` : head;
+  } catch {
+    return "unknown (not a git checkout)";
+  }
 }
 
 /** 1-minute load average, so a reader can tell a busy machine from a slow server. */
@@ -77,6 +91,7 @@ export interface ResultsInput {
   rows: BenchRow[];
   date: Date;
   machine: Machine;
+  revision: string;
   loadAtStart: number;
   loadAtEnd: number;
   durationMs: number;
@@ -98,6 +113,7 @@ export function renderResults(input: ResultsInput): string {
     `| machine | ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM |`,
     `| OS | ${m.os} |`,
     `| Node | ${m.node} |`,
+    `| commit | ${input.revision} |`,
     `| load average (1 min) at start / end | ${input.loadAtStart} / ${input.loadAtEnd} |`,
     `| duration | ${(input.durationMs / 1000).toFixed(0)} s |`,
     "",

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { goalSummary, load, machine, renderResults, renderTable } from "./report.js";
+import { goalSummary, load, machine, renderResults, renderTable, revision } from "./report.js";
 import { round } from "./stats.js";
 import { runSuite } from "./suite.js";
 
@@ -19,6 +19,7 @@ const quick = values.quick === true;
 const write = !quick && values["no-write"] !== true;
 
 const date = new Date();
+const measured = revision();
 const loadAtStart = load();
 process.stderr.write(`bench: ${quick ? "quick (smoke) run" : "full run"}, load average ${loadAtStart}\n`);
 const run = await runSuite({ quick }, (name, result, ms) => {
@@ -45,6 +46,7 @@ if (run.failures.length) {
       rows: run.rows,
       date,
       machine: machine(),
+      revision: measured,
       loadAtStart,
       loadAtEnd,
       durationMs: run.durationMs,

@@ -38,6 +38,7 @@ describe("bench harness, quick mode", () => {
       rows: produced,
       date: new Date(0),
       machine: { cpu: "cpu", cores: 2, memoryGiB: 4, os: "os", node: process.version },
+      revision: "abc1234",
       loadAtStart: 0,
       loadAtEnd: 0,
       durationMs: 1000,
