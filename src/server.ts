@@ -7,10 +7,12 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { isUserError, messageOf } from "./core/errors.js";
 import { describeIssue } from "./core/zod-errors.js";
+import { repairWorktrees } from "./executor/worktree.js";
 import { log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
 import { type Config, loadConfig } from "./providers/config.js";
 import { registerResources } from "./resources.js";
+import { recoverWorkspace } from "./store/recovery.js";
 import { TaskStore } from "./store/tasks.js";
 import { resolveWorkspace, type Workspace } from "./store/workspace.js";
 import {
@@ -44,6 +46,8 @@ export interface DelegateServer {
 // One TaskStore per workspace for the whole process: its per-task write queue must be shared by
 // every session (the HTTP transport runs one server per session).
 const stores = new Map<string, TaskStore>();
+// Start-up repair runs once per workspace per process, on the first tool call that opens its tasks.
+const recovered = new Map<string, Promise<unknown>>();
 
 function errorResult(text: string): CallToolResult {
   return { isError: true, content: [{ type: "text", text }] };
@@ -137,7 +141,17 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
         return ws;
       },
       config: async (): Promise<Config> => (await loadConfig((await ctx.workspace()).root, env)).config,
-      tasks: async () => storeFor(await ctx.workspace()),
+      tasks: async () => {
+        const store = storeFor(await ctx.workspace());
+        const key = `${store.ws.root}\0${store.ws.dirRel}`;
+        let repair = recovered.get(key);
+        if (!repair) {
+          repair = recoverWorkspace(store, repairWorktrees);
+          recovered.set(key, repair);
+        }
+        await repair;
+        return store;
+      },
       signal: extra.signal,
       progress: async (progress, total, message) => {
         if (progressToken === undefined) return;

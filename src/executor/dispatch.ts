@@ -13,6 +13,7 @@ import { createChatModel, resolveClientSettings } from "../providers/create.js";
 import { executorModel, type ResolvedModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
 import { LEDGER_FILE, Ledger } from "../store/ledger.js";
+import { claimRun, releaseRun } from "../store/recovery.js";
 import { safePath } from "../store/safe-path.js";
 import type { TaskStore } from "../store/tasks.js";
 import { readTemplate } from "../store/templates.js";
@@ -173,6 +174,8 @@ export class Dispatcher {
     const attempts = new Map<string, number>();
     for (const task of tasks) {
       const model = executorModel(this.deps.config, opts.model ?? task.model);
+      // Claimed before it shows as running, so a start-up repair elsewhere can tell it is alive.
+      await claimRun(this.deps.ws.dir, task.id);
       const updated = await this.deps.store.update(
         task.id,
         (t) => {
@@ -226,7 +229,11 @@ export class Dispatcher {
           const depResults = await Promise.all(
             task.depends_on.filter((d) => inBatch.has(d)).map((d) => runOne(inBatch.get(d)!)),
           );
-          return limit(() => this.runTask(task.id, attempts.get(task.id)!, depResults, opts));
+          return limit(() => this.runTask(task.id, attempts.get(task.id)!, depResults, opts)).finally(() =>
+            releaseRun(this.deps.ws.dir, task.id).catch((err) =>
+              log.warn(`could not remove the run marker of ${task.id}: ${messageOf(err)}`),
+            ),
+          );
         })();
         done.set(task.id, p);
       }

@@ -148,7 +148,13 @@ export async function createMiniTask(
     created_at: stamp,
     updated_at: stamp,
   };
-  await store.write(task, renderMiniTask(task, await readTemplate("mini-task.md")));
+  try {
+    await store.write(task, renderMiniTask(task, await readTemplate("mini-task.md")));
+  } catch (err) {
+    // Nothing half-stored: no JSON without its markdown, no number reserved for a task that is not there.
+    await store.discardNew(id).catch(() => {});
+    throw err;
+  }
   const path = `${ws.dirRel}/${spec.project}/${id.split("/")[1]}.json`;
   return { task, path, estimate, lint };
 }

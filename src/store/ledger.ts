@@ -4,6 +4,7 @@ import { basename, dirname } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { setTimeout as delay } from "node:timers/promises";
 import { type LedgerEntry, ledgerEntryReadSchema, ledgerEntrySchema } from "../core/ledger-entry.js";
+import { writeFailure } from "./write-failure.js";
 
 /** The ledger's file name inside the delegate dir (mini-projects/ledger.jsonl). */
 export const LEDGER_FILE = "ledger.jsonl";
@@ -46,13 +47,17 @@ export class Ledger {
     if (entries.length === 0) return;
     let text = "";
     for (const entry of entries) text += `${serialize(entry)}\n`;
-    const fh = await openForAppend(this.path);
     try {
-      if (await endsInTornLine(fh)) text = `\n${text}`;
-      await writeAll(fh, Buffer.from(text, "utf8"));
-      if (this.fsync) await fh.sync();
-    } finally {
-      await fh.close();
+      const fh = await openForAppend(this.path);
+      try {
+        if (await endsInTornLine(fh)) text = `\n${text}`;
+        await writeAll(fh, Buffer.from(text, "utf8"));
+        if (this.fsync) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      throw writeFailure(this.path, err);
     }
   }
 
@@ -151,9 +156,27 @@ async function endsInTornLine(fh: FileHandle): Promise<boolean> {
 
 async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
   let offset = 0;
-  while (offset < buf.length) {
-    // Regular files take the whole buffer in one write; the loop covers the rare short write.
-    const { bytesWritten } = await fh.write(buf, offset, buf.length - offset);
-    offset += bytesWritten;
+  try {
+    while (offset < buf.length) {
+      // Regular files take the whole buffer in one write; the loop covers the rare short write.
+      const { bytesWritten } = await fh.write(buf, offset, buf.length - offset);
+      offset += bytesWritten;
+    }
+  } catch (err) {
+    // A full disk takes part of a record, then refuses the rest: take the part back.
+    if (offset > 0) await takeBack(fh, buf.subarray(0, offset)).catch(() => {});
+    throw err;
   }
+}
+
+/**
+ * Cut `partial` off the end of the file if it is still the last thing there (no other writer
+ * appended after it); otherwise leave it: the torn-line guard keeps the next record off it.
+ */
+async function takeBack(fh: FileHandle, partial: Buffer): Promise<void> {
+  const { size } = await fh.stat();
+  if (size < partial.length) return;
+  const tail = Buffer.alloc(partial.length);
+  const { bytesRead } = await fh.read(tail, 0, partial.length, size - partial.length);
+  if (bytesRead === partial.length && tail.equals(partial)) await fh.truncate(size - partial.length);
 }

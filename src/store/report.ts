@@ -13,6 +13,7 @@ import type { Config } from "../providers/config.js";
 import { plannerModel, type ResolvedModel } from "../providers/registry.js";
 import { LEDGER_FILE, Ledger } from "./ledger.js";
 import { safePath } from "./safe-path.js";
+import { writeFailure } from "./write-failure.js";
 
 /** The report file inside each project's folder. */
 export const LOG_FILE = "LOG.md";
@@ -140,13 +141,13 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
 
 /** Readers see the old file or the new one, never half of one. */
 async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
+    await mkdir(dirname(path), { recursive: true });
     await writeFile(tmp, text, { encoding: "utf8", flush: true });
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw writeFailure(path, err);
   }
 }

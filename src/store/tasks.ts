@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../core/errors.js";
 import {
@@ -10,6 +10,7 @@ import {
 } from "../core/mini-task.js";
 import { writeFileAtomic } from "./atomic.js";
 import type { Workspace } from "./workspace.js";
+import { writeFailure } from "./write-failure.js";
 
 const FILE_RE = /^(\d{2,4})-([a-z0-9][a-z0-9-]*)\.json$/;
 
@@ -39,7 +40,9 @@ export class TaskStore {
    */
   async allocate(project: string, slug: string): Promise<{ number: number; id: string }> {
     const seqDir = join(this.projectDir(project), ".seq");
-    await mkdir(seqDir, { recursive: true });
+    await mkdir(seqDir, { recursive: true }).catch((err) => {
+      throw writeFailure(this.projectDir(project), err);
+    });
     const taken = new Set<number>();
     for (const name of await readdir(seqDir)) if (/^\d+$/.test(name)) taken.add(Number(name));
     for (const name of await readdir(this.projectDir(project))) {
@@ -53,7 +56,7 @@ export class TaskStore {
         await fh.close();
         return { number: n, id: formatTaskId(project, n, slug) };
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw writeFailure(seqDir, err);
         n++;
       }
     }
@@ -61,9 +64,27 @@ export class TaskStore {
 
   async write(task: StoredTask, markdown?: string): Promise<void> {
     const json = this.jsonPath(task.id);
-    await mkdir(join(json, ".."), { recursive: true });
-    await writeFileAtomic(json, `${JSON.stringify(task, null, 2)}\n`);
-    if (markdown !== undefined) await writeFileAtomic(json.replace(/\.json$/, ".md"), markdown);
+    const md = json.replace(/\.json$/, ".md");
+    let path = json;
+    try {
+      await mkdir(join(json, ".."), { recursive: true });
+      await writeFileAtomic(json, `${JSON.stringify(task, null, 2)}\n`);
+      path = md;
+      if (markdown !== undefined) await writeFileAtomic(md, markdown);
+    } catch (err) {
+      throw writeFailure(path, err);
+    }
+  }
+
+  /** Undo a task that could not be stored whole: its files and its number's reservation. */
+  async discardNew(id: string): Promise<void> {
+    const json = this.jsonPath(id);
+    const p = parseTaskId(id)!;
+    await Promise.all([
+      rm(json, { force: true }),
+      rm(json.replace(/\.json$/, ".md"), { force: true }),
+      rm(join(this.projectDir(p.project), ".seq", String(p.number)), { force: true }),
+    ]);
   }
 
   async get(id: string): Promise<StoredTask> {

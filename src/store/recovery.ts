@@ -1,0 +1,154 @@
+/**
+ * Start-up repair after a crash (kill -9, power loss): a task left `running` by a server process
+ * that is gone becomes `error` ("interrupted"), and stale delegate worktree state is repaired.
+ * Which process runs a task is recorded in a marker file, so a second live server on the same
+ * workspace never has its running tasks taken away.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { messageOf } from "../core/errors.js";
+import { parseTaskId } from "../core/mini-task.js";
+import { log } from "../log.js";
+import { writeFileAtomic } from "./atomic.js";
+import type { TaskStore } from "./tasks.js";
+
+/** Identifies this process even when a later process reuses its pid (containers restart at low pids). */
+const INSTANCE = randomBytes(8).toString("hex");
+
+interface RunMarker {
+  pid: number;
+  host: string;
+  instance: string;
+  /** /proc/<pid>/stat starttime on Linux, else null. */
+  proc_start: number | null;
+}
+
+/** mini-projects/<project>/.running/<NN-slug>.json */
+function markerPath(dir: string, taskId: string): string {
+  const p = parseTaskId(taskId);
+  if (!p) throw new Error(`not a task id: ${taskId}`);
+  return join(dir, p.project, ".running", `${String(p.number).padStart(2, "0")}-${p.slug}.json`);
+}
+
+/** The process's state and start time from /proc (Linux), or null where there is no /proc. */
+function procInfo(pid: number): { state: string; start: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    // "pid (comm) state ppid ... starttime(22nd)": comm may contain spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state: fields[0] ?? "", start: Number(fields[19]) };
+  } catch {
+    return null;
+  }
+}
+
+/** Record that this process runs `taskId` (before the task is marked running). */
+export async function claimRun(dir: string, taskId: string): Promise<void> {
+  const path = markerPath(dir, taskId);
+  await mkdir(join(path, ".."), { recursive: true });
+  const marker: RunMarker = {
+    pid: process.pid,
+    host: hostname(),
+    instance: INSTANCE,
+    proc_start: procInfo(process.pid)?.start ?? null,
+  };
+  await writeFileAtomic(path, `${JSON.stringify(marker)}\n`);
+}
+
+/** Forget the claim (after the task's final status is written). */
+export async function releaseRun(dir: string, taskId: string): Promise<void> {
+  await rm(markerPath(dir, taskId), { force: true });
+}
+
+async function readMarker(dir: string, taskId: string): Promise<RunMarker | null> {
+  try {
+    const m = JSON.parse(await readFile(markerPath(dir, taskId), "utf8")) as Partial<RunMarker>;
+    if (typeof m.pid !== "number" || typeof m.host !== "string") return null;
+    return {
+      pid: m.pid,
+      host: m.host,
+      instance: String(m.instance ?? ""),
+      proc_start: typeof m.proc_start === "number" ? m.proc_start : null,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the process that claimed a task may still be running it. */
+function ownerAlive(m: RunMarker): boolean {
+  // Another machine sharing the directory: nothing here can tell, so leave its tasks alone.
+  if (m.host !== hostname()) return true;
+  if (m.pid === process.pid) return m.instance === INSTANCE;
+  try {
+    process.kill(m.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ESRCH") return false;
+  }
+  const info = procInfo(m.pid);
+  if (info === null) return true;
+  if (info.state === "Z" || info.state === "X") return false;
+  // The pid was reused by another process.
+  return m.proc_start === null || info.start === m.proc_start;
+}
+
+/**
+ * Tasks left `running` by a process that is gone become `error` with the reason; their running
+ * attempts too. Returns one line per task repaired.
+ */
+export async function recoverInterruptedTasks(store: TaskStore, now = new Date()): Promise<string[]> {
+  const done: string[] = [];
+  const { tasks } = await store.list({ status: "running" });
+  for (const task of tasks) {
+    const owner = await readMarker(store.ws.dir, task.id);
+    if (owner && ownerAlive(owner)) continue;
+    const why = `interrupted: the server process running it${owner ? ` (pid ${owner.pid})` : ""} stopped before the attempt finished; dispatch the task again.`;
+    let changed = false;
+    await store.update(
+      task.id,
+      (t) => {
+        // Finished by its owner between the listing and now.
+        if (t.status !== "running") return t;
+        for (const a of t.attempts) {
+          if (a.status !== "running") continue;
+          Object.assign(a, { status: "error", error: why, finished_at: now.toISOString() });
+        }
+        t.status = "error";
+        changed = true;
+        return t;
+      },
+      now,
+    );
+    await releaseRun(store.ws.dir, task.id);
+    if (changed) done.push(`${task.id}: ${why}`);
+  }
+  return done;
+}
+
+/**
+ * The start-up repair for one workspace: interrupted tasks, then the git worktrees (stale
+ * index.lock files, records of worktrees whose directory is gone). Never throws: what cannot be
+ * repaired is logged.
+ */
+export async function recoverWorkspace(
+  store: TaskStore,
+  repairWorktrees: (root: string) => Promise<string[]>,
+): Promise<string[]> {
+  const done: string[] = [];
+  try {
+    done.push(...(await recoverInterruptedTasks(store)));
+  } catch (err) {
+    log.warn(`start-up repair of tasks in ${store.ws.dir} failed: ${messageOf(err)}`);
+  }
+  try {
+    done.push(...(await repairWorktrees(store.ws.root)));
+  } catch (err) {
+    // Not a git repository (dispatch reports that itself) or git missing: nothing to repair.
+    log.debug(`worktree repair skipped for ${store.ws.root}: ${messageOf(err)}`);
+  }
+  for (const line of done) log.warn(`start-up repair: ${line}`);
+  return done;
+}
