@@ -1,6 +1,6 @@
 /**
- * Streamable HTTP: one MCP server per session, behind DNS-rebinding (Host/Origin), bearer-token
- * and body-size checks that run before any request body is read.
+ * Streamable HTTP: one MCP server per session, behind DNS-rebinding (Host/Origin) and bearer-token
+ * checks that run before any request body is read, and a request body limit.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -108,6 +108,8 @@ class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly code = -32000,
+    /** Answer, then drop the connection (the client is still sending more than we will read). */
+    readonly hangUp = false,
   ) {
     super(message);
   }
@@ -193,44 +195,50 @@ function sendError(res: ServerResponse, err: HttpError): void {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (err.status === 401) headers["www-authenticate"] = 'Bearer realm="delegate-mcp"';
   if (err.status === 405) headers.allow = "GET, POST, DELETE";
+  if (err.hangUp) headers.connection = "close";
   res.writeHead(err.status, headers);
   res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: err.code, message: err.message }, id: null }));
 }
 
-function tooLarge(limit: number): HttpError {
-  return new HttpError(413, `Payload Too Large: the request body must not exceed ${limit} bytes.`);
+function tooLarge(limit: number, hangUp = false): HttpError {
+  return new HttpError(
+    413,
+    `Payload Too Large: the request body must not exceed ${limit} bytes.`,
+    -32000,
+    hangUp,
+  );
 }
 
 /**
- * The body, counted as it arrives. Over the limit: 413, then the rest is drained so the client can
- * read the answer; past twice the limit the connection is cut instead.
+ * The body, counted as it arrives; nothing past `limit` is kept. An over-limit body is still read
+ * to its end (and discarded) up to twice the limit, so the client is done sending and reads the 413
+ * instead of a reset connection; beyond that, or when Content-Length already says so, the 413 comes
+ * at once and the connection is dropped.
  */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const refuse = () => {
-      req.off("data", onData);
-      req.on("data", (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > 2 * limit) req.socket.destroy();
-      });
-      req.resume();
-      reject(tooLarge(limit));
-    };
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > limit) refuse();
-      else chunks.push(chunk);
-    };
-    if (Number(req.headers["content-length"]) > limit) {
-      refuse();
+    const declared = Number(req.headers["content-length"]);
+    if (declared > 2 * limit) {
+      reject(tooLarge(limit, true));
       return;
     }
-    req.on("data", onData);
-    req.once("end", () => resolve(Buffer.concat(chunks)));
+    const chunks: Buffer[] = [];
+    let received = 0;
+    req.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > 2 * limit) {
+        req.pause();
+        reject(tooLarge(limit, true));
+      } else if (received <= limit) {
+        chunks.push(chunk);
+      }
+    });
+    req.once("end", () => {
+      if (received > limit || declared > limit) reject(tooLarge(limit));
+      else resolve(Buffer.concat(chunks));
+    });
     req.once("error", reject);
-    // A client that hangs up mid-body: settle (a no-op once "end" has resolved).
+    // A client that hangs up mid-body: settle (a no-op once "end" has settled it).
     req.once("close", () => reject(new HttpError(400, "Bad Request: the request body was cut off.")));
   });
 }

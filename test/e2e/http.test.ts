@@ -304,7 +304,7 @@ describe("Streamable HTTP (dist/cli.js serve --http): request checks", () => {
     expect(res.status).toBe(413);
   });
 
-  it("answers 413 to an over-limit Content-Length without waiting for the body", async () => {
+  it("answers 413 at once to a Content-Length far over the limit, without waiting for the body", async () => {
     const res = await sendHeadOnly(server.port, {
       Host: `127.0.0.1:${server.port}`,
       "Content-Type": "application/json",
