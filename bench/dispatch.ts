@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { countTokens } from "gpt-tokenizer";
 import { parseLines } from "../src/core/mini-task.js";
 import { renderTaskForExecutor } from "../src/core/render.js";
@@ -22,6 +23,7 @@ import { PROJECT_ROOT, removeDir, textOf } from "../test/e2e/harness.js";
 import type { FakeAnswer, FakeHandler, FakeMessage, FakeRequest } from "../test/fakes/llm-server.js";
 import { toolUse } from "../test/fakes/llm-server.js";
 import { round, sleep, timeMs } from "./stats.js";
+import { cpuMs } from "./stdio.js";
 import type { Bench, BenchRow } from "./types.js";
 
 const GROUP = "dispatch";
@@ -321,7 +323,10 @@ async function parallelRows(env: DispatchEnv, quick: boolean): Promise<BenchRow[
 
   // One task alone: the per-task critical path as this server actually runs it.
   const alone = await dispatch(env, { task_id: ids[0] });
+  const pid = (env.server.client.transport as StdioClientTransport).pid!;
+  const cpuBefore = cpuMs(pid, { children: true });
   const batch = await dispatch(env, { task_ids: ids.slice(1) });
+  const cpuPerTask = (cpuMs(pid, { children: true }) - cpuBefore) / tasks;
   const notPassed = batch.structured.results.filter((r) => r.status !== "passed");
   if (notPassed.length) throw new Error(`parallel tasks did not pass: ${JSON.stringify(notPassed)}`);
 
@@ -347,7 +352,7 @@ async function parallelRows(env: DispatchEnv, quick: boolean): Promise<BenchRow[
       unit: "ms",
       reference: criticalPath,
       ratio: round(alone.ms / criticalPath),
-      note: `server work per task beyond the ${CALLS_PER_TASK} LLM calls (worktree, validation, commit, records): ${Math.round(alone.ms - criticalPath)} ms`,
+      note: `server work per task beyond the ${CALLS_PER_TASK} LLM calls (worktree, validation, commit, records): ${Math.round(alone.ms - criticalPath)} ms; in the batch the server used ${Math.round(cpuPerTask)} ms CPU per task, its git and validation children included`,
     },
   ];
 }
@@ -513,7 +518,7 @@ async function costRows(quick: boolean): Promise<BenchRow[]> {
         name: "estimate error of executor input (create_mini_task vs measured), mean |error|",
         value: round(inputErrors.reduce((a, e) => a + Math.abs(e), 0) / Math.max(1, inputErrors.length), 1),
         unit: "%",
-        note: `per task: ${inputErrors.map((e) => `${round(e, 1)} %`).join(", ")}`,
+        note: `(measured − estimate) / estimate, input incl. cached; negative = below the estimate (these tasks take 2 calls); per task: ${inputErrors.map((e) => `${round(e, 1)} %`).join(", ")}`,
       },
       {
         group: "cost",

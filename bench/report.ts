@@ -95,6 +95,19 @@ export interface ResultsInput {
   loadAtStart: number;
   loadAtEnd: number;
   durationMs: number;
+  /** The hand-written "## Findings" section of the previous RESULTS.md, kept across runs. */
+  findings?: string | undefined;
+}
+
+const FINDINGS = "## Findings";
+const REPRODUCE = "## Reproduce";
+
+/** The "## Findings" section (heading included) of a RESULTS.md, if it has one. */
+export function findingsOf(markdown: string): string | undefined {
+  const start = markdown.indexOf(`\n${FINDINGS}\n`);
+  if (start < 0) return undefined;
+  const end = markdown.indexOf(`\n${REPRODUCE}\n`, start + 1);
+  return markdown.slice(start + 1, end < 0 ? undefined : end).trimEnd();
 }
 
 /** bench/RESULTS.md: when and where, the goals in one line, then one table per group. */
@@ -104,7 +117,7 @@ export function renderResults(input: ResultsInput): string {
   const out: string[] = [
     "# Benchmark results",
     "",
-    "Written by `npm run bench` (bench/run.ts); rerun it to refresh this file rather than editing it.",
+    "Written by `npm run bench` (bench/run.ts); rerun it to refresh the figures. Only the Findings section is hand-written (kept across runs).",
     "Every ratio is against a reference measured in the same run. Benchmarks never gate CI.",
     "",
     "| | |",
@@ -140,9 +153,10 @@ export function renderResults(input: ResultsInput): string {
       );
     }
   }
+  if (input.findings) out.push("", input.findings);
   out.push(
     "",
-    "## Reproduce",
+    REPRODUCE,
     "",
     "```sh",
     "npm run bench                             # build, run everything, print the table, rewrite this file",

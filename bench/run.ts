@@ -1,12 +1,12 @@
 /**
  * `npm run bench`: runs every benchmark in sequence, prints one table, and writes
- * bench/RESULTS.md. Flags: --quick (tiny sizes, the smoke mode; never writes RESULTS.md),
- * --no-write (print only). Exits 1 only when a benchmark could not run; an unmet goal is reported,
- * never an error.
+ * bench/RESULTS.md, keeping its hand-written "## Findings" section. Flags: --quick (tiny sizes,
+ * the smoke mode; never writes RESULTS.md), --no-write (print only). Exits 1 only when a
+ * benchmark could not run; an unmet goal is reported, never an error.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { goalSummary, load, machine, renderResults, renderTable, revision } from "./report.js";
+import { findingsOf, goalSummary, load, machine, renderResults, renderTable, revision } from "./report.js";
 import { round } from "./stats.js";
 import { runSuite } from "./suite.js";
 
@@ -40,6 +40,7 @@ if (run.failures.length) {
   );
   process.exitCode = 1;
 } else if (write) {
+  const findings = existsSync(RESULTS) ? findingsOf(readFileSync(RESULTS, "utf8")) : undefined;
   writeFileSync(
     RESULTS,
     renderResults({
@@ -47,6 +48,7 @@ if (run.failures.length) {
       date,
       machine: machine(),
       revision: measured,
+      findings,
       loadAtStart,
       loadAtEnd,
       durationMs: run.durationMs,

@@ -112,12 +112,19 @@ export function rssKiB(pid: number): number {
   return Number(match[1]);
 }
 
-/** CPU time (user + system) a live process has used so far, from /proc (Linux; clock-tick resolution). */
-export function cpuMs(pid: number): number {
+/**
+ * CPU time (user + system) a live process has used so far, from /proc (Linux; clock-tick
+ * resolution); with `children`, also that of its children it has waited for (git, validation).
+ */
+export function cpuMs(pid: number, opts: { children?: boolean } = {}): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  // Fields after the parenthesised command name: utime, stime, cutime, cstime are fields 14 to 17.
+  const f = stat
+    .slice(stat.lastIndexOf(")") + 2)
+    .split(" ")
+    .map(Number);
+  const ticks = f[11]! + f[12]! + (opts.children ? f[13]! + f[14]! : 0);
+  return (ticks * 1000) / CLOCK_TICKS_PER_S;
 }
 
 /** USER_HZ: 100 on every mainstream Linux build. */

@@ -4,7 +4,7 @@
  * are never asserted (benchmarks never gate CI).
  */
 import { describe, expect, it } from "vitest";
-import { renderResults, renderTable } from "../../bench/report.js";
+import { findingsOf, renderResults, renderTable } from "../../bench/report.js";
 import { SUITE } from "../../bench/suite.js";
 import type { BenchRow } from "../../bench/types.js";
 import { assertBuilt } from "./harness.js";
@@ -42,11 +42,14 @@ describe("bench harness, quick mode", () => {
       loadAtStart: 0,
       loadAtEnd: 0,
       durationMs: 1000,
+      findings: "## Findings\n\nWritten by hand.",
     });
     for (const r of produced) {
       expect(table).toContain(r.name);
       expect(md).toContain(r.name.replaceAll("|", "\\|"));
     }
     expect(md).toMatch(/Goals met: \d+ of \d+/);
+    // The hand-written section survives the next run.
+    expect(findingsOf(md)).toBe("## Findings\n\nWritten by hand.");
   });
 });
