@@ -9,7 +9,7 @@ import type { Usage } from "../core/usage.js";
 import { log } from "../log.js";
 import { priceOf } from "../providers/catalog.js";
 import type { Config } from "../providers/config.js";
-import { createChatModel, resolveClientSettings } from "../providers/create.js";
+import { createChatModel, keyVariables, resolveClientSettings } from "../providers/create.js";
 import { executorModel, type ResolvedModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
 import { LEDGER_FILE, Ledger } from "../store/ledger.js";
@@ -366,6 +366,7 @@ export class Dispatcher {
           runValidation(task.validation, {
             cwd: wt!.path,
             env: this.deps.env,
+            scrubNames: keyVariables(this.deps.config),
             signal: opts.signal,
             ...(this.deps.config.limits?.validation_timeout_s
               ? { defaultTimeoutS: this.deps.config.limits.validation_timeout_s }

@@ -4,6 +4,7 @@
  */
 import { UserError } from "../core/errors.js";
 import { log } from "../log.js";
+import type { Config } from "./config.js";
 import type { ResolvedModel } from "./registry.js";
 import type { ClientSettings } from "./settings.js";
 import type { ChatModel } from "./types.js";
@@ -26,6 +27,13 @@ export const PLACEHOLDER_API_KEY = "no-key";
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value ? value : undefined;
+}
+
+/** Every configured model's key variable: what a validation command must not see, whatever it is called. */
+export function keyVariables(config: Config): string[] {
+  return [
+    ...new Set(Object.values(config.models ?? {}).flatMap((m) => (m.api_key_env ? [m.api_key_env] : []))),
+  ];
 }
 
 /**
