@@ -35,6 +35,12 @@ interface HttpServer {
   stop: () => Promise<void>;
 }
 
+// A test that times out never reaches its own cleanup: no server outlives this file.
+const spawned = new Set<ChildProcess>();
+afterAll(() => {
+  for (const proc of spawned) if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+});
+
 function spawnCli(args: string[], root: string, env: Record<string, string>) {
   assertBuilt();
   const proc = spawn(process.execPath, [CLI, ...args], {
@@ -42,6 +48,7 @@ function spawnCli(args: string[], root: string, env: Record<string, string>) {
     env: cleanEnv({ HOME: root, ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });
+  spawned.add(proc);
   let stderr = "";
   let stdout = "";
   proc.stderr!.on("data", (d: Buffer) => {
