@@ -51,6 +51,14 @@ export interface LoopOutcome {
   error?: string;
 }
 
+/** Why the attempt was cancelled: the abort reason (client cancel, server shutdown). */
+function cancelReason(signal: AbortSignal | undefined): string {
+  const reason = signal?.reason;
+  if (reason instanceof Error && reason.name !== "AbortError") return reason.message;
+  if (typeof reason === "string" && reason) return reason;
+  return "cancelled by the client";
+}
+
 function chars(messages: Message[], system: string): number {
   let n = system.length + JSON.stringify(EXECUTOR_TOOLS).length;
   for (const m of messages) n += JSON.stringify(m).length;
@@ -79,7 +87,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopOutcome> {
   });
 
   while (turns < maxTurns) {
-    if (opts.signal?.aborted) return outcome("cancelled", { error: "cancelled by the client" });
+    if (opts.signal?.aborted) return outcome("cancelled", { error: cancelReason(opts.signal) });
     const promptTokens = Math.ceil(chars(messages, opts.system) / CHARS_PER_TOKEN);
     let maxOut = opts.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     if (opts.maxTokens !== undefined) {
@@ -115,7 +123,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopOutcome> {
       usage = addUsage(usage, billed);
       await opts.onCall?.(billed, messageOf(err));
       if (opts.signal?.aborted || (isProviderError(err) && err.kind === "aborted"))
-        return outcome("cancelled", { error: "cancelled by the client" });
+        return outcome("cancelled", { error: cancelReason(opts.signal) });
       return outcome("error", { error: messageOf(err) });
     }
     usage = addUsage(usage, completion.usage);
@@ -145,7 +153,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopOutcome> {
 
     const results: { toolCallId: string; content: string; isError?: boolean }[] = [];
     for (const call of completion.toolCalls) {
-      if (opts.signal?.aborted) return outcome("cancelled", { error: "cancelled by the client" });
+      if (opts.signal?.aborted) return outcome("cancelled", { error: cancelReason(opts.signal) });
       const reply = await opts.tools.call(call);
       results.push({
         toolCallId: call.id,
@@ -154,7 +162,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopOutcome> {
       });
     }
     messages.push({ role: "tool", results });
-    if (opts.signal?.aborted) return outcome("cancelled", { error: "cancelled by the client" });
+    if (opts.signal?.aborted) return outcome("cancelled", { error: cancelReason(opts.signal) });
     if (opts.tools.finished)
       return outcome(opts.tools.finished.status === "complete" ? "complete" : "failed");
     const failedRuns = opts.tools.validations.filter((v) => !v.passed).length;
