@@ -5,7 +5,7 @@ import {
   ListToolsRequestSchema,
   RootsListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { isUserError, messageOf } from "./core/errors.js";
+import { isUserError, messageOf, shown } from "./core/errors.js";
 import { describeIssue } from "./core/zod-errors.js";
 import { repairWorktrees } from "./executor/worktree.js";
 import { log } from "./log.js";
@@ -129,7 +129,8 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
   server.server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed as never }));
   server.server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
     const tool = tools.get(req.params.name);
-    if (!tool) return errorResult(`Unknown tool "${req.params.name}"; call tools/list for the names.`);
+    if (!tool)
+      return errorResult(`Unknown tool "${shown(req.params.name, 60)}"; call tools/list for the names.`);
     const parsed = tool.input.safeParse(req.params.arguments ?? {});
     if (!parsed.success) return errorResult(describeIssue(parsed.error.issues[0]!));
 

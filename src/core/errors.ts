@@ -21,3 +21,17 @@ export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * The caller's text as an error quotes it: control characters made visible (NUL as \0), long text
+ * cut in the middle, so an error stays one short line whatever was sent.
+ */
+export function shown(text: string, max = 80): string {
+  const visible = text
+    .replaceAll("\0", "\\0")
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: making control characters visible is the point
+    .replace(/[\u0001-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  if (visible.length <= max) return visible;
+  const head = Math.ceil((max - 1) * 0.75);
+  return `${visible.slice(0, head)}…${visible.slice(visible.length - (max - 1 - head))}`;
+}

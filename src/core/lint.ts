@@ -1,3 +1,4 @@
+import { shown } from "./errors.js";
 import type { LintIssue, MiniTaskSpec } from "./mini-task.js";
 import { parseLines } from "./mini-task.js";
 
@@ -109,11 +110,11 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
       continue;
     }
     if (!fact.exists) {
-      error(`${field}.path`, `${f.path} does not exist; fix the path or drop the entry.`);
+      error(`${field}.path`, `${shown(f.path)} does not exist; fix the path or drop the entry.`);
       continue;
     }
     if (fact.isFile === false) {
-      error(`${field}.path`, `${f.path} is not a file; list files, not directories.`);
+      error(`${field}.path`, `${shown(f.path)} is not a file; list files, not directories.`);
       continue;
     }
     if (f.lines) {
@@ -121,17 +122,17 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
       if (r.start < 1 || r.end < r.start)
         error(
           `${field}.lines`,
-          `${field}.lines ${f.lines} is not a range; write START-END with 1 ≤ START ≤ END.`,
+          `${field}.lines ${shown(f.lines, 30)} is not a range; write START-END with 1 ≤ START ≤ END.`,
         );
       else if (fact.lineCount !== undefined && r.end > fact.lineCount)
         error(
           `${field}.lines`,
-          `${field}.lines ${f.lines} is beyond the end of ${f.path} (${fact.lineCount} lines); use a range within 1-${fact.lineCount}.`,
+          `${field}.lines ${shown(f.lines, 30)} is beyond the end of ${shown(f.path)} (${fact.lineCount} lines); use a range within 1-${fact.lineCount}.`,
         );
     } else if (fact.lineCount !== undefined && fact.lineCount > WHOLE_FILE_MAX_LINES) {
       warn(
         `${field}.lines`,
-        `${f.path} has ${fact.lineCount} lines and no range; give lines START-END to keep context small.`,
+        `${shown(f.path)} has ${fact.lineCount} lines and no range; give lines START-END to keep context small.`,
       );
     }
   }
@@ -150,7 +151,7 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
       .split("/")
       .filter((s) => s !== "" && s !== ".")
       .join("/");
-    if (seen.has(key)) error(field, `${f.path} is listed twice in files_to_modify; list it once.`);
+    if (seen.has(key)) error(field, `${shown(f.path)} is listed twice in files_to_modify; list it once.`);
     seen.add(key);
     if (!fact) continue;
     if (fact.refused) {
@@ -158,10 +159,16 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
       continue;
     }
     if (f.action === "edit" && !fact.exists)
-      error(field, `${f.path} does not exist, so it cannot be edited; use action "create" or fix the path.`);
+      error(
+        field,
+        `${shown(f.path)} does not exist, so it cannot be edited; use action "create" or fix the path.`,
+      );
     if (f.action === "create" && fact.exists)
-      warn(field, `${f.path} already exists; action "create" will overwrite it (use "edit" to change it).`);
-    if (fact.exists && fact.isFile === false) error(field, `${f.path} is a directory; list a file.`);
+      warn(
+        field,
+        `${shown(f.path)} already exists; action "create" will overwrite it (use "edit" to change it).`,
+      );
+    if (fact.exists && fact.isFile === false) error(field, `${shown(f.path)} is a directory; list a file.`);
   }
 
   spec.depends_on.forEach((id, i) => {
@@ -213,7 +220,10 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
 
   spec.validation.forEach((v, i) => {
     if (modifiesFiles(v.run))
-      warn(`validation[${i}].run`, `"${v.run}" looks like it modifies files; validation should only check.`);
+      warn(
+        `validation[${i}].run`,
+        `"${shown(v.run, 60)}" looks like it modifies files; validation should only check.`,
+      );
   });
 
   return out;

@@ -56,6 +56,9 @@ export const validationCommandSchema = z
   })
   .strict();
 
+/** A model alias or provider model id; real ids (OpenRouter, Bedrock profiles) fit well within the cap. */
+export const modelField = z.string().min(1).max(128).describe("alias or model id");
+
 /** The caller's spec: what `create_mini_task` takes. */
 export const miniTaskSpecShape = {
   project: z.string().regex(SLUG_RE, "must be a lowercase slug like split-todoist"),
@@ -68,7 +71,7 @@ export const miniTaskSpecShape = {
   snippets: z.array(snippetSchema).max(20).default([]),
   acceptance_criteria: z.array(z.string().min(1)).max(30).default([]),
   validation: z.array(validationCommandSchema).max(20).default([]),
-  model: z.string().min(1).optional().describe("alias or model id"),
+  model: modelField.optional(),
   depends_on: z
     .array(z.string().regex(TASK_ID_RE, "must be a task id like proj/01-slug"))
     .max(20)

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { shown } from "./errors.js";
 
 /** `["files_to_read", 1, "lines"]` → `files_to_read[1].lines`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
@@ -26,7 +27,9 @@ export function describeIssue(issue: z.core.$ZodIssue, prefix = ""): string {
     fieldPath([...(prefix ? [prefix] : []), ...issue.path, ...extra]) || "arguments";
   switch (issue.code) {
     case "unrecognized_keys": {
-      const keys = issue.keys.map((k) => `"${k}"`).join(", ");
+      // Keys are the caller's text: a few at most, each cut short, so the sentence stays short.
+      const named = issue.keys.slice(0, 3).map((k) => `"${shown(k, 40)}"`);
+      const keys = `${named.join(", ")}${issue.keys.length > 3 ? ` and ${issue.keys.length - 3} more` : ""}`;
       const where = issue.path.length ? ` in ${at()}` : "";
       return `Unknown field ${keys}${where}; remove it (unknown fields are not accepted).`;
     }

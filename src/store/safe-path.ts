@@ -1,6 +1,6 @@
 import { lstat, readlink, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { UserError } from "../core/errors.js";
+import { shown, UserError } from "../core/errors.js";
 
 export interface SafePath {
   /** Absolute path inside the workspace, symlinks resolved. */
@@ -17,14 +17,14 @@ function inside(root: string, p: string): boolean {
 }
 
 function refuse(field: string, path: string, reason: string): never {
-  throw new UserError(`${field} "${path}" is refused: ${reason}.`, field);
+  throw new UserError(`${field} "${shown(path)}" is refused: ${reason}.`, field);
 }
 
 /** Syntactic checks that need no disk access. */
 function checkSyntax(path: string, field: string): void {
   if (typeof path !== "string" || path.length === 0) refuse(field, String(path), "it is empty");
-  if (path.includes("\0")) refuse(field, path.replaceAll("\0", "\\0"), "it contains a NUL byte");
-  if (path.length > 4096) refuse(field, `${path.slice(0, 40)}…`, "it is longer than 4096 characters");
+  if (path.includes("\0")) refuse(field, path, "it contains a NUL byte");
+  if (path.length > 4096) refuse(field, path, "it is longer than 4096 characters");
   if (/^~/.test(path))
     refuse(field, path, "home-directory paths (~) are outside the workspace; give a path relative to it");
   if (/^[A-Za-z]:/.test(path) || path.includes("\\"))
@@ -74,6 +74,8 @@ async function followLinks(root: string, target: string, original: string, field
         if (!inside(root, rest)) refuse(field, original, "it escapes the workspace");
         return rest;
       }
+      if (code === "ENAMETOOLONG")
+        refuse(field, original, "a name in it is longer than the file system allows");
       throw err;
     }
     if (!isLink) {

@@ -1,8 +1,27 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
-import { estimateSchema, lintIssueSchema, miniTaskSpecSchema, TASK_STATUSES } from "../core/mini-task.js";
+import {
+  estimateSchema,
+  type LintIssue,
+  lintIssueSchema,
+  miniTaskSpecSchema,
+  TASK_STATUSES,
+} from "../core/mini-task.js";
 import { createMiniTask } from "../store/create-task.js";
 import { defineTool, textOf } from "./define.js";
+
+/** Longest rejection text: every blocking error when they fit, else the first and the other fields. */
+const NOT_STORED_MAX_CHARS = 300;
+
+/** One line for a rejected spec, each error led by its field ("files_to_read[0].path: …"). */
+function notStored(errors: LintIssue[]): string {
+  const say = (e: LintIssue) => (e.message.startsWith(e.field) ? e.message : `${e.field}: ${e.message}`);
+  const all = `Not stored: ${errors.map(say).join(" ")}`;
+  if (all.length <= NOT_STORED_MAX_CHARS || errors.length < 2) return all;
+  const rest = errors.slice(1).map((e) => e.field);
+  const fields = rest.length > 4 ? `${rest.slice(0, 4).join(", ")}, …` : rest.join(", ");
+  return `Not stored: ${say(errors[0]!)} Also blocking (${rest.length}): ${fields}.`;
+}
 
 export const createMiniTaskTool = defineTool({
   name: "create_mini_task",
@@ -23,10 +42,7 @@ export const createMiniTaskTool = defineTool({
     const result = await createMiniTask(await ctx.workspace(), await ctx.tasks(), await ctx.config(), spec);
     if (!result.task || !result.path) {
       const errors = result.lint.filter((l) => l.level === "error");
-      throw new UserError(
-        `Not stored: ${errors.length} blocking lint error(s). ${errors.map((e) => e.message).join(" ")}`,
-        errors[0]?.field,
-      );
+      throw new UserError(notStored(errors), errors[0]?.field);
     }
     const structured = {
       id: result.task.id,

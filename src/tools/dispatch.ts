@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
-import { TASK_STATUSES } from "../core/mini-task.js";
+import { modelField, TASK_STATUSES } from "../core/mini-task.js";
 import { Dispatcher } from "../executor/dispatch.js";
 import { defineTool, textOf } from "./define.js";
 import { taskIdField } from "./get-task.js";
@@ -53,12 +53,12 @@ export const dispatchTool = defineTool({
     .object({
       task_id: taskIdField.optional(),
       task_ids: z.array(taskIdField).min(1).max(50).optional(),
-      model: z.string().min(1).optional(),
+      model: modelField.optional(),
       wait: z.boolean().optional().describe("default true"),
       max_turns: z.number().int().min(1).max(100).optional(),
       max_fix_rounds: z.number().int().min(0).max(10).optional(),
       budget_usd: z.number().positive().max(100).optional(),
-      escalate_to: z.string().min(1).optional(),
+      escalate_to: modelField.optional(),
     })
     .strict(),
   output: z.object({ results: z.array(resultSchema) }).strict(),

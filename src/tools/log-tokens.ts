@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { LEDGER_PHASES } from "../core/ledger-entry.js";
-import { SLUG_RE } from "../core/mini-task.js";
+import { modelField, SLUG_RE } from "../core/mini-task.js";
 import { resolveModel } from "../providers/registry.js";
 import { LEDGER_FILE, Ledger } from "../store/ledger.js";
 import { priceEntry } from "../store/report.js";
@@ -18,7 +18,7 @@ export const logTokensTool = defineTool({
     .object({
       project: z.string().regex(SLUG_RE, "must be a project slug"),
       phase: z.enum(LEDGER_PHASES),
-      model: z.string().min(1).describe("alias or model id"),
+      model: modelField,
       input_tokens: tokens,
       output_tokens: tokens,
       cache_read_tokens: tokens.optional(),
