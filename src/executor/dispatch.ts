@@ -175,7 +175,7 @@ export class Dispatcher {
     for (const task of tasks) {
       const model = executorModel(this.deps.config, opts.model ?? task.model);
       // Claimed before it shows as running, so a start-up repair elsewhere can tell it is alive.
-      await claimRun(this.deps.ws.dir, task.id);
+      await claimRun(this.deps.ws, task.id);
       const updated = await this.deps.store.update(
         task.id,
         (t) => {
@@ -230,7 +230,7 @@ export class Dispatcher {
             task.depends_on.filter((d) => inBatch.has(d)).map((d) => runOne(inBatch.get(d)!)),
           );
           return limit(() => this.runTask(task.id, attempts.get(task.id)!, depResults, opts)).finally(() =>
-            releaseRun(this.deps.ws.dir, task.id).catch((err) =>
+            releaseRun(this.deps.ws, task.id).catch((err) =>
               log.warn(`could not remove the run marker of ${task.id}: ${messageOf(err)}`),
             ),
           );

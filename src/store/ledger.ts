@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { constants, createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { StringDecoder } from "node:string_decoder";
@@ -123,14 +123,19 @@ function serialize(entry: LedgerEntry): string {
   return JSON.stringify(parsed.data);
 }
 
-/** "a+": O_APPEND for the write, readable so the last byte can be checked. */
+/**
+ * "a+" (O_APPEND for the write, readable so the last byte can be checked), not following a
+ * symlink: a repository that ships the ledger as a link must not get appends written elsewhere.
+ */
+const APPEND_FLAGS = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0);
+
 async function openForAppend(path: string): Promise<FileHandle> {
   try {
-    return await open(path, "a+", 0o644);
+    return await open(path, APPEND_FLAGS, 0o644);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     await mkdir(dirname(path), { recursive: true });
-    return open(path, "a+", 0o644);
+    return open(path, APPEND_FLAGS, 0o644);
   }
 }
 

@@ -14,6 +14,7 @@ import { parseTaskId } from "../core/mini-task.js";
 import { log } from "../log.js";
 import { writeFileAtomic } from "./atomic.js";
 import type { TaskStore } from "./tasks.js";
+import { storePath, type Workspace } from "./workspace.js";
 
 /** Identifies this process even when a later process reuses its pid (containers restart at low pids). */
 const INSTANCE = randomBytes(8).toString("hex");
@@ -26,11 +27,11 @@ interface RunMarker {
   proc_start: number | null;
 }
 
-/** mini-projects/<project>/.running/<NN-slug>.json */
-function markerPath(dir: string, taskId: string): string {
+/** mini-projects/<project>/.running/<NN-slug>.json, as segments under the delegate dir. */
+function markerSegments(taskId: string): string[] {
   const p = parseTaskId(taskId);
   if (!p) throw new Error(`not a task id: ${taskId}`);
-  return join(dir, p.project, ".running", `${String(p.number).padStart(2, "0")}-${p.slug}.json`);
+  return [p.project, ".running", `${String(p.number).padStart(2, "0")}-${p.slug}.json`];
 }
 
 /** The process's state and start time from /proc (Linux), or null where there is no /proc. */
@@ -46,8 +47,8 @@ function procInfo(pid: number): { state: string; start: number } | null {
 }
 
 /** Record that this process runs `taskId` (before the task is marked running). */
-export async function claimRun(dir: string, taskId: string): Promise<void> {
-  const path = markerPath(dir, taskId);
+export async function claimRun(ws: Workspace, taskId: string): Promise<void> {
+  const path = await storePath(ws, ...markerSegments(taskId));
   await mkdir(join(path, ".."), { recursive: true });
   const marker: RunMarker = {
     pid: process.pid,
@@ -59,13 +60,13 @@ export async function claimRun(dir: string, taskId: string): Promise<void> {
 }
 
 /** Forget the claim (after the task's final status is written). */
-export async function releaseRun(dir: string, taskId: string): Promise<void> {
-  await rm(markerPath(dir, taskId), { force: true });
+export async function releaseRun(ws: Workspace, taskId: string): Promise<void> {
+  await rm(await storePath(ws, ...markerSegments(taskId)), { force: true });
 }
 
 async function readMarker(dir: string, taskId: string): Promise<RunMarker | null> {
   try {
-    const m = JSON.parse(await readFile(markerPath(dir, taskId), "utf8")) as Partial<RunMarker>;
+    const m = JSON.parse(await readFile(join(dir, ...markerSegments(taskId)), "utf8")) as Partial<RunMarker>;
     if (typeof m.pid !== "number" || typeof m.host !== "string") return null;
     return {
       pid: m.pid,
@@ -122,7 +123,7 @@ export async function recoverInterruptedTasks(store: TaskStore, now = new Date()
       },
       now,
     );
-    await releaseRun(store.ws.dir, task.id);
+    await releaseRun(store.ws, task.id);
     if (changed) done.push(`${task.id}: ${why}`);
   }
   return done;

@@ -1,5 +1,5 @@
 import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { UserError } from "../core/errors.js";
 import {
   formatTaskId,
@@ -9,7 +9,7 @@ import {
   type TaskStatus,
 } from "../core/mini-task.js";
 import { writeFileAtomic } from "./atomic.js";
-import type { Workspace } from "./workspace.js";
+import { storePath, type Workspace } from "./workspace.js";
 import { writeFailure } from "./write-failure.js";
 
 const FILE_RE = /^(\d{2,4})-([a-z0-9][a-z0-9-]*)\.json$/;
@@ -39,7 +39,7 @@ export class TaskStore {
    * `.seq/<NN>` with O_EXCL, so two callers — even in two processes — never get the same one.
    */
   async allocate(project: string, slug: string): Promise<{ number: number; id: string }> {
-    const seqDir = join(this.projectDir(project), ".seq");
+    const seqDir = await storePath(this.ws, project, ".seq");
     await mkdir(seqDir, { recursive: true }).catch((err) => {
       throw writeFailure(this.projectDir(project), err);
     });
@@ -63,7 +63,7 @@ export class TaskStore {
   }
 
   async write(task: StoredTask, markdown?: string): Promise<void> {
-    const json = this.jsonPath(task.id);
+    const json = await storePath(this.ws, relative(this.ws.dir, this.jsonPath(task.id)));
     const md = json.replace(/\.json$/, ".md");
     let path = json;
     try {

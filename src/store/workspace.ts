@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../core/errors.js";
-import { realRoot } from "./safe-path.js";
+import { realRoot, safePath } from "./safe-path.js";
 
 export const DEFAULT_DELEGATE_DIR = "mini-projects";
 
@@ -68,5 +68,16 @@ export async function resolveWorkspace(src: WorkspaceSources): Promise<Workspace
       "DELEGATE_DIR",
     );
   }
-  return { root, dirRel, dir: `${root}/${dirRel}`, source: chosen.source };
+  const ws: Workspace = { root, dirRel, dir: `${root}/${dirRel}`, source: chosen.source };
+  // A repository can ship mini-projects as a symlink: nothing may be written through it to outside.
+  await storePath(ws);
+  return ws;
+}
+
+/**
+ * A path under the delegate dir (`storePath(ws, project, ".seq")`), checked like every other path:
+ * a symlink on the way that leads outside the workspace is refused. Returns the resolved path.
+ */
+export async function storePath(ws: Workspace, ...segments: string[]): Promise<string> {
+  return (await safePath(ws.root, [ws.dirRel, ...segments].join("/"), "delegate dir")).abs;
 }

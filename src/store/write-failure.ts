@@ -14,6 +14,12 @@ const IN_THE_WAY = new Set(["ENOTDIR", "EISDIR", "EEXIST"]);
 export function writeFailure(path: string, err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code !== "string") return err;
+  // Opened with O_NOFOLLOW (the ledger): the file is a symbolic link.
+  if (code === "ELOOP")
+    return new UserError(
+      `cannot write ${path}: it is a symbolic link (ELOOP); replace it with a regular file.`,
+      "mini-projects",
+    );
   const inTheWay = IN_THE_WAY.has(code);
   if (!NO_SPACE.has(code) && !NOT_ALLOWED.has(code) && !inTheWay) return err;
   // Node's text is "ENOSPC: no space left on device, write"; keep the middle.

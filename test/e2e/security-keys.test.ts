@@ -22,7 +22,7 @@ it("validation commands do not see a configured model's api_key_env variable", a
       validation: [
         { run: "grep -q 'export function subtract' src/math.ts" },
         // Prints the key when it leaks; fails then.
-        { run: 'echo "key=[${FAKE_KEY:-}]"; test -z "${FAKE_KEY:-}"' },
+        { run: 'echo "key=[$FAKE_KEY]"; test -z "$FAKE_KEY"' },
       ],
     }),
   );
