@@ -8,6 +8,7 @@ import {
   closeSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -16,6 +17,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { MATH, RawServer, spec } from "./faults-helpers.js";
@@ -28,6 +30,19 @@ afterEach(async () => {
 
 const isRoot = process.getuid?.() === 0;
 const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+
+/** Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN, outside a locked-down container). */
+function canMountTmpfs(): boolean {
+  if (!isRoot || process.platform !== "linux") return false;
+  const dir = mkdtempSync(join(tmpdir(), "delegate-mount-probe-"));
+  try {
+    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=4k", "tmpfs", dir]).status !== 0) return false;
+    spawnSync("umount", [dir]);
+    return true;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** One whole ledger record of exactly `bytes` bytes with its newline. */
 function ledgerRecord(bytes: number): string {
@@ -116,7 +131,7 @@ const conditions: FullCondition[] = [
   },
   {
     name: "a full filesystem (tmpfs: writes stop partway with ENOSPC)",
-    available: isRoot && process.platform === "linux" && has("mount"),
+    available: canMountTmpfs(),
     reason: /no space left on device \(ENOSPC\)/,
     async apply({ repo, dir, ledger }) {
       execFileSync("mount", ["-t", "tmpfs", "-o", "size=16k,mode=0755", "tmpfs", dir]);
