@@ -1,6 +1,6 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { messageOf } from "../core/errors.js";
+import { messageOf, shown } from "../core/errors.js";
 import { type MiniTaskSpec, parseLines } from "../core/mini-task.js";
 import { countLines, numberLines } from "../core/render.js";
 import type { ToolCall } from "../providers/types.js";
@@ -11,6 +11,9 @@ import type { ValidationRun } from "../validation/runner.js";
 export const READ_MAX_LINES = 400;
 /** Largest file write_file accepts. */
 export const WRITE_MAX_BYTES = 1024 * 1024;
+/** Refused calls kept for the planner, and the length of each entry. */
+export const REFUSED_KEPT = 30;
+const REFUSED_ENTRY_CHARS = 300;
 /** Output of a failing command shown to the executor. */
 export const VALIDATION_TAIL_CHARS = 2000;
 
@@ -107,7 +110,9 @@ export class ExecutorTools {
   }
 
   private refuse(what: string, why: string): ToolReply {
-    this.refused.push(`${what}: ${why}`);
+    // The planner reads this list (get_task, review_task): bounded whatever the executor sends.
+    if (this.refused.length < REFUSED_KEPT) this.refused.push(shown(`${what}: ${why}`, REFUSED_ENTRY_CHARS));
+    else if (this.refused.length === REFUSED_KEPT) this.refused.push("… further refused calls not listed");
     return { content: `Refused: ${why}`, isError: true };
   }
 
@@ -197,11 +202,16 @@ export class ExecutorTools {
       );
     const reason = protectedReason(path, this.delegateDirRel);
     if (reason) return this.refuse(`${tool} ${path}`, `${path}: ${reason}.`);
+    let target: { abs: string; rel: string };
     try {
-      return await this.resolve(path);
+      target = await safePath(this.root, path, "path");
     } catch (err) {
       return this.refuse(`${tool} ${path}`, messageOf(err));
     }
+    // A listed path can have become a symlink to a protected file (say .mcp.json) since the task was created.
+    const via = protectedReason(target.rel, this.delegateDirRel);
+    if (via) return this.refuse(`${tool} ${path}`, `${path} leads to ${target.rel}: ${via}.`);
+    return target.abs;
   }
 
   private async writeFile(args: Record<string, unknown>): Promise<ToolReply> {
