@@ -2,6 +2,7 @@ import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { validationCommandSchema } from "../core/mini-task.js";
 import { worktreeOf } from "../executor/locate.js";
+import { keyVariables } from "../providers/create.js";
 import { runValidation } from "../validation/runner.js";
 import { defineTool, textOf } from "./define.js";
 import { taskIdField } from "./get-task.js";
@@ -82,6 +83,8 @@ export const runValidationTool = defineTool({
     const run = await runValidation(commands, {
       cwd,
       env: ctx.server.env,
+      // Configured keys may have any name (api_key_env): never hand them to a shell command.
+      scrubNames: keyVariables(config),
       signal: ctx.signal,
       ...(args.continue_on_failure ? { continueOnFailure: true } : {}),
       ...(config.limits?.validation_timeout_s ? { defaultTimeoutS: config.limits.validation_timeout_s } : {}),

@@ -1,4 +1,6 @@
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeRepo, type RunningServer, removeDir, startServer, textOf } from "./harness.js";
 
@@ -21,9 +23,19 @@ describe("run_validation through the stdio server", () => {
 
   beforeAll(async () => {
     repo = makeRepo({ "src/a.ts": "export const a = 1;\n" });
+    writeFileSync(
+      join(repo, "delegate.config.json"),
+      JSON.stringify({
+        models: { local: { provider: "anthropic", model: "claude-haiku-4-5", api_key_env: "MY_LLM_CRED" } },
+      }),
+    );
     server = await startServer({
       root: repo,
-      env: { ANTHROPIC_API_KEY: "sk-must-not-leak", DELEGATE_TEST_PLAIN: "visible" },
+      env: {
+        ANTHROPIC_API_KEY: "sk-must-not-leak",
+        MY_LLM_CRED: "also-secret",
+        DELEGATE_TEST_PLAIN: "visible",
+      },
     });
   });
   afterAll(async () => {
@@ -57,6 +69,7 @@ describe("run_validation through the stdio server", () => {
       commands: [
         { run: "env", expect_output: "DELEGATE_TEST_PLAIN=visible" },
         'test -z "$ANTHROPIC_API_KEY"',
+        'test -z "$MY_LLM_CRED"',
       ],
     });
     expect((r.structuredContent as Run).passed, textOf(r)).toBe(true);
