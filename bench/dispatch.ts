@@ -401,8 +401,10 @@ async function resultSizeRows(env: DispatchEnv): Promise<BenchRow[]> {
 // ---------------------------------------------------------------------------------------------
 // (4) End-to-end cost of a fixed workload
 
+/** The executor's prescribed flow (templates/executor-system.md): edit, run_validation once, finish. */
+const COST_CALLS_PER_TASK = 3;
 /** Fixed output per executor call, so only the input (measured for real) can drift. */
-const OUTPUT_TOKENS_PER_CALL = 250;
+const OUTPUT_TOKENS_PER_CALL = 100;
 /** The planner's own work for the whole workload, on sonnet: the same every run. */
 const PLANNER_WORKLOAD = [
   { phase: "exploration", input_tokens: 45_000, output_tokens: 1_200 },
@@ -450,6 +452,7 @@ function costTask(k: number): { title: string; spec: Record<string, unknown>; sc
         old_string: "// end of module\n",
         new_string: `${fn}\n// end of module\n`,
       }),
+      toolUse("run_validation", {}),
       finish(title),
     ],
   };
@@ -498,7 +501,9 @@ async function costRows(quick: boolean): Promise<BenchRow[]> {
     const inputErrors = report.tasks.map((t) => t.error_pct?.input).filter((e) => typeof e === "number");
     const execution = report.by_phase.find((p) => p.phase === "execution");
     const calls = env.fake.requests.length;
-    const workload = `${count} tasks on claude-haiku-4-5 via the fake (input = o200k count of system + tools + messages sent, output ${OUTPUT_TOKENS_PER_CALL} per call); planner on sonnet: ${PLANNER_WORKLOAD.map((w) => `${w.phase} ${w.input_tokens}/${w.output_tokens}`).join(", ")} (in/out)`;
+    if (calls !== count * COST_CALLS_PER_TASK)
+      throw new Error(`expected ${count * COST_CALLS_PER_TASK} executor calls, the fake saw ${calls}`);
+    const workload = `${count} tasks on claude-haiku-4-5 via the fake (each: edit_file, run_validation, finish; input = o200k count of system + tools + messages sent, output ${OUTPUT_TOKENS_PER_CALL} per call, ${OUTPUT_TOKENS_PER_CALL * COST_CALLS_PER_TASK} per task); planner on sonnet: ${PLANNER_WORKLOAD.map((w) => `${w.phase} ${w.input_tokens}/${w.output_tokens}`).join(", ")} (in/out)`;
     return [
       {
         group: "cost",
@@ -518,7 +523,7 @@ async function costRows(quick: boolean): Promise<BenchRow[]> {
         name: "estimate error of executor input (create_mini_task vs measured), mean |error|",
         value: round(inputErrors.reduce((a, e) => a + Math.abs(e), 0) / Math.max(1, inputErrors.length), 1),
         unit: "%",
-        note: `(measured − estimate) / estimate, input incl. cached; negative = below the estimate (these tasks take 2 calls); per task: ${inputErrors.map((e) => `${round(e, 1)} %`).join(", ")}`,
+        note: `(measured − estimate) / estimate, input incl. cached; negative = below the estimate; per task: ${[...new Set(inputErrors.map((e) => `${round(e, 1)} %`))].join(", ")}${new Set(inputErrors).size === 1 ? " (every task)" : ""}`,
       },
       {
         group: "cost",

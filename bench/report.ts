@@ -135,7 +135,9 @@ export function renderResults(input: ResultsInput): string {
   if (summary.missed.length) {
     out.push("", "Not met:");
     for (const r of summary.missed)
-      out.push(`- ${r.group}: ${r.name} — ${formatNumber(r.value)} ${r.unit}, goal ${r.goal}`);
+      out.push(
+        `- ${r.group}: ${r.name} — ${formatNumber(r.value)} ${r.unit}${r.ratio === undefined ? "" : ` (${r.ratio}× of ${formatNumber(r.reference ?? Number.NaN)})`}, goal ${r.goal}`,
+      );
   }
   const groups = [...new Set(rows.map((r) => r.group))];
   for (const group of groups) {
