@@ -82,8 +82,23 @@ export function numberLines(text: string, start = 1, end?: number): string {
   const last = Math.min(end ?? lines.length, lines.length);
   const width = String(last).length;
   const out: string[] = [];
-  for (let n = start; n <= last; n++) out.push(`${String(n).padStart(width, " ")}\t${lines[n - 1]}`);
+  for (let n = start; n <= last; n++)
+    out.push(`${String(n).padStart(width, " ")}\t${withoutLineBreaks(lines[n - 1]!)}`);
   return out.join("\n");
+}
+
+/**
+ * A line as shown to a model: line breaks other than "\n" (a lone CR, U+2028, VT, FF, NEL) written
+ * as escapes, so file content cannot start an unnumbered line of its own — e.g. a fake `</file>`
+ * ending the data block early. A CRLF file's final CR stays as it is.
+ */
+function withoutLineBreaks(line: string): string {
+  const body = line.endsWith("\r") ? line.slice(0, -1) : line;
+  const shown = body.replace(
+    /[\r\v\f\u0085\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return body === line ? shown : `${shown}\r`;
 }
 
 export function countLines(text: string): number {

@@ -251,6 +251,17 @@ const validCalls: fc.Arbitrary<{ tool: string; args: Record<string, unknown> }> 
     }),
   }),
   fc.record({
+    tool: fc.constant("should_delegate"),
+    args: fc.record({
+      well_defined: fc.boolean(),
+      repetitive_edit_count: fc.nat(),
+      needs_exploration: fc.boolean(),
+      multi_file: fc.boolean(),
+      atomic_task_count: fc.nat(),
+      needs_user_input: fc.boolean(),
+    }),
+  }),
+  fc.record({
     tool: fc.constant("savings_report"),
     args: fc.record({ project: fc.constantFrom("fuzz", "empty-project") }),
   }),
@@ -407,10 +418,13 @@ describe("fuzz: every tool over stdio survives malformed arguments", () => {
         ...params(Math.max(20, Math.round(RUNS / 4))),
         // Each handler's success path at least once, whatever the seed.
         examples: [
+          [{ tool: "should_delegate", args: BASES.should_delegate!() }],
           [{ tool: "create_mini_task", args: { ...validSpec(), title: "Example task" } }],
           [{ tool: "run_validation", args: { commands: ["true", { run: "echo fuzz" }] } }],
           [{ tool: "dispatch_to_small_model", args: { task_id: RESERVED_TASK } }],
           [{ tool: "review_task", args: { task_id: RESERVED_TASK } }],
+          [{ tool: "get_task", args: { task_id: RESERVED_TASK } }],
+          [{ tool: "list_tasks", args: {} }],
           [{ tool: "log_tokens", args: BASES.log_tokens!() }],
           [{ tool: "savings_report", args: { project: "fuzz" } }],
         ],
@@ -426,7 +440,10 @@ describe("fuzz: every tool over stdio survives malformed arguments", () => {
     // The fuzz reached both outcomes, and the handlers themselves, not only the schema checks.
     expect(stats.errors).toBeGreaterThan(RUNS);
     expect(stats.protocolErrors).toBeGreaterThan(0);
-    expect([...stats.okTools]).toEqual(
+    expect(
+      [...stats.okTools].sort(),
+      `tools with a success: ${[...stats.okTools].sort().join(", ")}`,
+    ).toEqual(
       expect.arrayContaining([
         "should_delegate",
         "create_mini_task",
