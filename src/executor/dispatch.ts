@@ -22,8 +22,8 @@ import { runValidation, type ValidationRun } from "../validation/runner.js";
 import { DEFAULT_MAX_TURNS, type LoopOutcome, runLoop } from "./loop.js";
 import { ExecutorTools } from "./scope.js";
 import {
-  changedFiles,
   commitAll,
+  commitAndList,
   createWorktree,
   gitRoot,
   headCommit,
@@ -415,14 +415,19 @@ export class Dispatcher {
         refused = tools.refused;
 
         // The server's own check: scope first, then validation — the executor's claim is never enough.
-        const changed = await changedFiles(wt);
+        const committed = await commitAndList(wt, `delegate: ${id} attempt ${n}`);
+        head = committed.head;
         const allowed = new Set(task.files_to_modify.map((f) => f.path.replace(/^\.\/+/, "")));
-        outOfScope = changed.filter((c) => !allowed.has(c.path)).map((c) => c.path);
-        if (outOfScope.length) await revertPaths(wt, outOfScope);
-        files = changed
+        outOfScope = committed.files.filter((c) => !allowed.has(c.path)).map((c) => c.path);
+        if (outOfScope.length) {
+          // Rare: undo what the executor should not have touched, as a second commit on the branch.
+          await revertPaths(wt, outOfScope);
+          head = (await commitAll(wt, `delegate: ${id} attempt ${n}: revert out-of-scope changes`)) ?? head;
+          if (head && committed.files.every((c) => !allowed.has(c.path))) head = null;
+        }
+        files = committed.files
           .filter((c) => allowed.has(c.path))
           .map((c) => ({ path: c.path, added: c.added, removed: c.removed }));
-        head = await commitAll(wt, `delegate: ${id} attempt ${n}`);
 
         if (outcome.status === "cancelled" || opts.signal.aborted) {
           status = "cancelled";

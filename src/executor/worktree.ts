@@ -206,6 +206,56 @@ export async function commitAll(wt: WorktreeInfo, message: string): Promise<stri
 }
 
 /**
+ * Commit everything the attempt changed and list the change against the base, in four git
+ * processes (add, commit, rev-parse, diff) instead of changedFiles + commitAll's nine: the
+ * dispatcher's hot path. Files come as in changedFiles, except that status is "A" for new files
+ * (they are committed now). `head` is null when nothing changed.
+ */
+export async function commitAndList(
+  wt: WorktreeInfo,
+  message: string,
+): Promise<{ head: string | null; files: ChangedFile[] }> {
+  assertRef(wt.base, "base");
+  if (typeof message !== "string" || message.trim() === "") {
+    throw new UserError("commit message is empty; give one.", "message");
+  }
+  await git(wt.path, ["add", "--all"]);
+  const commit = await git(wt.path, ["commit", "--quiet", "--no-verify", "--no-gpg-sign", "--file=-"], {
+    input: message,
+    env: DELEGATE_IDENTITY,
+    okExitCodes: [0, 1],
+  });
+  const head = (await git(wt.path, ["rev-parse", "HEAD"])).stdout.trim();
+  if (commit.exitCode !== 0 && head === wt.base) return { head: null, files: [] };
+  if (
+    commit.exitCode !== 0 &&
+    !/nothing (added )?to commit|nothing to commit/.test(commit.stdout + commit.stderr)
+  ) {
+    throw new GitError(["commit"], commit.exitCode, commit.stderr);
+  }
+  const raw = splitNul(
+    (await git(wt.path, ["diff", "--numstat", "--no-renames", "-z", ...DIFF_HARDENING, wt.base, head, "--"]))
+      .stdout,
+  );
+  const files: ChangedFile[] = [];
+  for (const record of raw) {
+    const [added, removed, ...rest] = record.split("\t");
+    const file = rest.join("\t");
+    if (!file) continue;
+    files.push({
+      path: file,
+      added: added === "-" ? -1 : Number(added),
+      removed: removed === "-" ? -1 : Number(removed),
+      status: "M",
+    });
+  }
+  return {
+    head: head === wt.base ? null : head,
+    files: files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+  };
+}
+
+/**
  * Every file that differs between the attempt's base and the worktree's files, committed or not,
  * including new files git does not track yet (status "?"). Read-only: the worktree's index is not
  * touched (a scratch copy is used). Sorted by path.

@@ -22,6 +22,7 @@ import {
   branchFor,
   changedFiles,
   commitAll,
+  commitAndList,
   createWorktree,
   diff,
   gitRoot,
@@ -253,6 +254,25 @@ describe("commitAll, changedFiles, revertPaths", () => {
     expect(after.find((f) => f.path === "dir/c.txt")?.status).toBe("A");
     expect(after.map((f) => f.path)).not.toContain("debug.log");
     expect(await commitAll(wt, "nothing new")).toBeNull();
+  });
+
+  it("commitAndList commits everything and lists the same counts as changedFiles, or nothing", async () => {
+    const repo = makeRepo({ "a.txt": "one\ntwo\nthree\n", "b.txt": "bee\n", ".gitignore": "*.log\n" });
+    const wt = await createWorktree(repo, "proj/02-b", { attempt: 1 });
+    expect(await commitAndList(wt, "empty")).toEqual({ head: null, files: [] });
+    write(wt.path, "a.txt", "one\nTWO\nthree\nfour\n");
+    rmSync(path.join(wt.path, "b.txt"));
+    write(wt.path, "dir/c.txt", "c1\nc2\n");
+    write(wt.path, "debug.log", "ignored\n");
+    const before = await changedFiles(wt);
+    const { head, files } = await commitAndList(wt, "task: all changes");
+    expect(head).toMatch(/^[0-9a-f]{40}$/);
+    expect(files.map(({ path: p, added, removed }) => [p, added, removed])).toEqual(
+      before.map(({ path: p, added, removed }) => [p, added, removed]),
+    );
+    expect(sh(wt.path, "status", "--porcelain")).toBe("");
+    expect(sh(wt.path, "log", "-1", "--format=%an|%s").trim()).toBe("delegate-mcp|task: all changes");
+    expect(sh(repo, "status", "--porcelain")).toBe("");
   });
 
   it("reverts tracked paths to the base and deletes new ones, committed or not", async () => {
