@@ -149,10 +149,17 @@ async function plan(store: TaskStore, ids: string[]): Promise<StoredTask[]> {
 export class Dispatcher {
   private readonly ledger: Ledger;
   private readonly now: () => Date;
+  private repoRoot: Promise<string> | undefined;
 
   constructor(private readonly deps: DispatchDeps) {
     this.ledger = new Ledger(join(deps.ws.dir, LEDGER_FILE));
     this.now = deps.now ?? (() => new Date());
+  }
+
+  /** The repository's top level, asked of git once per dispatch. */
+  private repo(): Promise<string> {
+    this.repoRoot ??= gitRoot(this.deps.ws.root);
+    return this.repoRoot;
   }
 
   /** Validates the request and marks every task running; `run()` then does the work. */
@@ -160,7 +167,7 @@ export class Dispatcher {
     ids: string[],
     opts: DispatchOptions,
   ): Promise<{ tasks: StoredTask[]; attempts: Map<string, number> }> {
-    const repo = await gitRoot(this.deps.ws.root);
+    const repo = await this.repo();
     await headCommit(repo);
     executorModel(this.deps.config, opts.model);
     const escalation = opts.escalateTo ? executorModel(this.deps.config, opts.escalateTo) : undefined;
@@ -352,7 +359,7 @@ export class Dispatcher {
         status = "blocked";
         error = base.blocked;
       } else {
-        const repo = await gitRoot(this.deps.ws.root);
+        const repo = await this.repo();
         wt = await createWorktree(repo, id, {
           attempt: n,
           ...(base.fromBranch ? { fromBranch: base.fromBranch } : {}),
@@ -501,7 +508,15 @@ export class Dispatcher {
       files_changed: files,
       validation: summary,
       usage: { ...usage, cost_usd: cost, model: resolved.alias },
-      report: shorten(error && status !== "passed" && !outcome?.report ? error : report, REPORT_CHARS),
+      // The server's reason comes first when the attempt did not pass; the executor's words follow.
+      report: shorten(
+        error && status !== "passed" && status !== "failed"
+          ? outcome?.report
+            ? `${error} Executor: ${outcome.report}`
+            : error
+          : report,
+        REPORT_CHARS,
+      ),
       ...(outOfScope.length ? { out_of_scope: outOfScope } : {}),
     };
   }

@@ -197,9 +197,14 @@ export function assertRef(value: string, field = "ref"): string {
  * A path relative to a repository's top level, given to git after `--`: refused when absolute,
  * when it climbs out with `..`, names `.git`, or starts with "-".
  */
-export function assertRepoPath(value: string, field = "path"): string {
+export function assertRepoPath(
+  value: string,
+  field = "path",
+  /** The caller passes the path only after `--` (or to fs): a leading "-" is then a plain name. */
+  opts: { afterDoubleDash?: boolean } = {},
+): string {
   if (typeof value !== "string" || value.length === 0) throw new UserError(`${field} is empty.`, field);
-  if (value.startsWith("-")) {
+  if (value.startsWith("-") && !opts.afterDoubleDash) {
     throw new UserError(
       `${field} "${value}" starts with "-", which git would read as an option; refused.`,
       field,

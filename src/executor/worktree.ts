@@ -312,7 +312,8 @@ export async function changedFiles(wt: WorktreeInfo): Promise<ChangedFile[]> {
  */
 export async function revertPaths(wt: WorktreeInfo, paths: string[]): Promise<void> {
   if (paths.length === 0) return;
-  for (const [i, p] of paths.entries()) assertRepoPath(p, `paths[${i}]`);
+  // Every git call below takes the paths after "--", so a file named "-rf" is just a file.
+  for (const [i, p] of paths.entries()) assertRepoPath(p, `paths[${i}]`, { afterDoubleDash: true });
   assertRef(wt.base, "base");
   const inBase = new Set(
     splitNul((await git(wt.path, ["ls-tree", "-r", "-z", "--name-only", wt.base, "--", ...paths])).stdout),

@@ -439,11 +439,8 @@ describe('names and paths starting with "-"', () => {
     expect(git(repo, "status", "--porcelain", "--", ":!mini-projects")).toBe("");
   });
 
-  // KNOWN BUG, not fixable from this suite's files: revertPaths (src/executor/worktree.ts) passes each
-  // out-of-scope path through assertRepoPath (src/executor/git.ts), which refuses a leading "-" even
-  // though the paths go after "--"; the attempt ends in status "error" instead of reverting the file.
-  // When that is fixed this test passes: turn it.fails back into it.
-  it.fails('an out-of-scope file named "-junk" made by a validation command is reverted like any other', async () => {
+  // revertPaths takes every path after "--", so a leading "-" is a plain file name there.
+  it('an out-of-scope file named "-junk" made by a validation command is reverted like any other', async () => {
     const title = "Dash junk";
     const id = await create(
       spec(title, {
