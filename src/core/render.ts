@@ -80,10 +80,9 @@ export function numberLines(text: string, start = 1, end?: number): string {
   const lines = text.split("\n");
   if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
   const last = Math.min(end ?? lines.length, lines.length);
-  const width = String(last).length;
   const out: string[] = [];
-  for (let n = start; n <= last; n++)
-    out.push(`${String(n).padStart(width, " ")}\t${withoutLineBreaks(lines[n - 1]!)}`);
+  // "N<tab>line", unpadded: a third fewer tokens than right-aligned numbers, still unambiguous.
+  for (let n = start; n <= last; n++) out.push(`${n}\t${withoutLineBreaks(lines[n - 1]!)}`);
   return out.join("\n");
 }
 

@@ -131,9 +131,9 @@ describe("renderTaskForExecutor", () => {
 });
 
 describe("numberLines and countLines", () => {
-  it("numbers a range with aligned widths", () => {
+  it("numbers a range as N<tab>line, unpadded", () => {
     const text = Array.from({ length: 12 }, (_, i) => `l${i + 1}`).join("\n");
-    expect(numberLines(text, 9, 11)).toBe(" 9\tl9\n10\tl10\n11\tl11");
+    expect(numberLines(text, 9, 11)).toBe("9\tl9\n10\tl10\n11\tl11");
     expect(numberLines("a\nb\n")).toBe("1\ta\n2\tb");
     expect(numberLines("a\nb", 1, 99)).toBe("1\ta\n2\tb");
     expect(numberLines("")).toBe("");
@@ -184,7 +184,7 @@ describe("packContext", () => {
     });
     const { user, sent } = packContext(s, new Map([["src/a.ts", lines(50, "a")]]));
     expect(sent).toEqual([{ path: "src/a.ts", start: 1, end: 50, whole: true }]);
-    expect(user).toContain(" 1\ta line 1\n");
+    expect(user).toContain("\n1\ta line 1\n");
     expect(user).toContain("50\ta line 50\n");
     expect(user.match(/a line 15\n/g)).toHaveLength(1);
   });
