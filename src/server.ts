@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import {
   CallToolRequestSchema,
@@ -7,12 +8,10 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { isUserError, messageOf, shown } from "./core/errors.js";
 import { describeIssue } from "./core/zod-errors.js";
-import { repairWorktrees } from "./executor/worktree.js";
 import { log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
 import { type Config, loadConfig } from "./providers/config.js";
 import { registerResources } from "./resources.js";
-import { recoverWorkspace } from "./store/recovery.js";
 import { TaskStore } from "./store/tasks.js";
 import { resolveWorkspace, type Workspace } from "./store/workspace.js";
 import {
@@ -48,6 +47,36 @@ export interface DelegateServer {
 const stores = new Map<string, TaskStore>();
 // Start-up repair runs once per workspace per process, on the first tool call that opens its tasks.
 const recovered = new Map<string, Promise<unknown>>();
+
+/**
+ * What tools/list answers. `npm run build` writes it to dist/tools/listed.json (scripts/postbuild.mjs)
+ * so a start does not convert 22 zod schemas; a test keeps that file equal to this computation.
+ */
+export function computeToolList() {
+  return TOOLS.map((t) => ({
+    name: t.name,
+    description: t.description,
+    inputSchema: jsonSchemaOf(t.input, "input"),
+    outputSchema: jsonSchemaOf(t.output, "output"),
+    ...(t.annotations ? { annotations: t.annotations } : {}),
+  }));
+}
+
+let cachedList: ReturnType<typeof computeToolList> | undefined;
+
+function toolList(): ReturnType<typeof computeToolList> {
+  if (cachedList) return cachedList;
+  try {
+    const built = JSON.parse(readFileSync(new URL("./tools/listed.json", import.meta.url), "utf8"));
+    const names = TOOLS.map((t) => t.name).join(",");
+    if (Array.isArray(built) && built.map((t: { name: string }) => t.name).join(",") === names)
+      cachedList = built;
+  } catch {
+    // Not built (tests run from src) or unreadable: compute it.
+  }
+  cachedList ??= computeToolList();
+  return cachedList;
+}
 
 function errorResult(text: string): CallToolResult {
   return { isError: true, content: [{ type: "text", text }] };
@@ -117,13 +146,7 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
   };
 
   const tools = new Map<string, ToolDefinition>(TOOLS.map((t) => [t.name, t as unknown as ToolDefinition]));
-  const listed = TOOLS.map((t) => ({
-    name: t.name,
-    description: t.description,
-    inputSchema: jsonSchemaOf(t.input, "input"),
-    outputSchema: jsonSchemaOf(t.output, "output"),
-    ...(t.annotations ? { annotations: t.annotations } : {}),
-  }));
+  const listed = toolList();
 
   server.server.registerCapabilities({ tools: { listChanged: false } });
   server.server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed as never }));
@@ -147,7 +170,10 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
         const key = `${store.ws.root}\0${store.ws.dirRel}`;
         let repair = recovered.get(key);
         if (!repair) {
-          repair = recoverWorkspace(store, repairWorktrees);
+          // Loaded on first use: recovery pulls in the git layer, which a start does not need.
+          repair = Promise.all([import("./store/recovery.js"), import("./executor/worktree.js")]).then(
+            ([{ recoverWorkspace }, { repairWorktrees }]) => recoverWorkspace(store, repairWorktrees),
+          );
           recovered.set(key, repair);
         }
         await repair;

@@ -7,7 +7,6 @@ import {
   miniTaskSpecSchema,
   TASK_STATUSES,
 } from "../core/mini-task.js";
-import { createMiniTask } from "../store/create-task.js";
 import { defineTool, textOf } from "./define.js";
 
 /** Longest rejection text: every blocking error when they fit, else the first and the other fields. */
@@ -39,6 +38,7 @@ export const createMiniTaskTool = defineTool({
     .strict(),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handle(spec, ctx) {
+    const { createMiniTask } = await import("../store/create-task.js");
     const result = await createMiniTask(await ctx.workspace(), await ctx.tasks(), await ctx.config(), spec);
     if (!result.task || !result.path) {
       const errors = result.lint.filter((l) => l.level === "error");

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { modelField, TASK_STATUSES } from "../core/mini-task.js";
-import { Dispatcher } from "../executor/dispatch.js";
 import { defineTool, textOf } from "./define.js";
 import { taskIdField } from "./get-task.js";
 
@@ -68,6 +67,7 @@ export const dispatchTool = defineTool({
     if (ids.length === 0) throw new UserError("Give task_id or task_ids (from create_mini_task).", "task_id");
     const ws = await ctx.workspace();
     const config = await ctx.config();
+    const { Dispatcher } = await import("../executor/dispatch.js");
     const dispatcher = new Dispatcher({
       ws,
       store: await ctx.tasks(),

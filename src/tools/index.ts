@@ -8,7 +8,10 @@ import { runValidationTool } from "./run-validation.js";
 import { savingsReportTool } from "./savings-report.js";
 import { shouldDelegateTool } from "./should-delegate.js";
 
-/** Every MCP tool, in the order clients list them. */
+/**
+ * Every MCP tool, in the order clients list them. Tool files import their domain modules inside
+ * the handler (dynamic import), so starting the server loads schemas only.
+ */
 export const TOOLS = [
   shouldDelegateTool,
   createMiniTaskTool,

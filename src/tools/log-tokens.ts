@@ -3,8 +3,6 @@ import { z } from "zod";
 import { LEDGER_PHASES } from "../core/ledger-entry.js";
 import { modelField, SLUG_RE } from "../core/mini-task.js";
 import { resolveModel } from "../providers/registry.js";
-import { LEDGER_FILE, Ledger } from "../store/ledger.js";
-import { priceEntry } from "../store/report.js";
 import { defineTool, textOf } from "./define.js";
 import { taskIdField } from "./get-task.js";
 
@@ -32,6 +30,10 @@ export const logTokensTool = defineTool({
     .strict(),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handle(args, ctx) {
+    const [{ LEDGER_FILE, Ledger }, { priceEntry }] = await Promise.all([
+      import("../store/ledger.js"),
+      import("../store/report.js"),
+    ]);
     const ws = await ctx.workspace();
     const model = resolveModel(await ctx.config(), args.model);
     const usage = {

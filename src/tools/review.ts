@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { TASK_STATUSES, usageSchema, validationSummarySchema } from "../core/mini-task.js";
-import { acceptTask, discardTask, reviewTask } from "../executor/review.js";
 import { defineTool, textOf } from "./define.js";
 import { taskIdField } from "./get-task.js";
 
@@ -26,6 +25,7 @@ export const reviewTaskTool = defineTool({
     .strict(),
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle({ task_id }, ctx) {
+    const { reviewTask } = await import("../executor/review.js");
     const r = await reviewTask(await ctx.workspace(), await ctx.tasks(), task_id);
     const structured = {
       task_id: r.task.id,
@@ -63,6 +63,7 @@ export const acceptTaskTool = defineTool({
     .strict(),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle({ task_id, commit }, ctx) {
+    const { acceptTask } = await import("../executor/review.js");
     const r = await acceptTask(await ctx.workspace(), await ctx.tasks(), task_id, {
       ...(commit ? { commit } : {}),
     });
@@ -86,6 +87,7 @@ export const discardTaskTool = defineTool({
     .strict(),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handle({ task_id }, ctx) {
+    const { discardTask } = await import("../executor/review.js");
     const r = await discardTask(await ctx.workspace(), await ctx.tasks(), task_id);
     const structured = { task_id: r.task.id, status: r.task.status, ...(r.already ? { already: true } : {}) };
     return { structured, text: textOf(`${r.task.id}: discarded`, structured) };

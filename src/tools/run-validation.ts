@@ -1,9 +1,6 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { validationCommandSchema } from "../core/mini-task.js";
-import { worktreeOf } from "../executor/locate.js";
-import { keyVariables } from "../providers/create.js";
-import { runValidation } from "../validation/runner.js";
 import { defineTool, textOf } from "./define.js";
 import { taskIdField } from "./get-task.js";
 
@@ -53,6 +50,11 @@ export const runValidationTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handle(args, ctx) {
     if (!args.task_id && !args.commands) throw new UserError("Give task_id or commands.", "task_id");
+    const [{ worktreeOf }, { keyVariables }, { runValidation }] = await Promise.all([
+      import("../executor/locate.js"),
+      import("../providers/create.js"),
+      import("../validation/runner.js"),
+    ]);
     const ws = await ctx.workspace();
     const config = await ctx.config();
     let cwd = ws.root;

@@ -2,7 +2,6 @@ import { z } from "zod";
 import { SLUG_RE } from "../core/mini-task.js";
 import { renderReportTable } from "../core/report-render.js";
 import { savingsReportSchema } from "../core/savings.js";
-import { buildSavingsReport } from "../store/report.js";
 import { defineTool } from "./define.js";
 
 export const savingsReportTool = defineTool({
@@ -15,6 +14,7 @@ export const savingsReportTool = defineTool({
   async handle({ project }, ctx) {
     const ws = await ctx.workspace();
     const { tasks } = await (await ctx.tasks()).list({ project });
+    const { buildSavingsReport } = await import("../store/report.js");
     const built = await buildSavingsReport({
       workspaceRoot: ws.root,
       dir: ws.dir,

@@ -8,6 +8,7 @@ import {
   cleanEnv,
   git,
   makeRepo,
+  PROJECT_ROOT,
   type RunningServer,
   removeDir,
   startServer,
@@ -210,5 +211,13 @@ describe("dispatch preconditions", () => {
       await server.close();
       removeDir(repo);
     }
+  });
+});
+
+describe("the build", () => {
+  it("dist/tools/listed.json is exactly what the server would compute (npm run build writes it)", async () => {
+    const { computeToolList } = await import("../../src/server.js");
+    const built = JSON.parse(readFileSync(join(PROJECT_ROOT, "dist/tools/listed.json"), "utf8"));
+    expect(built).toEqual(JSON.parse(JSON.stringify(computeToolList())));
   });
 });
