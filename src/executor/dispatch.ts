@@ -150,6 +150,8 @@ export class Dispatcher {
   private readonly ledger: Ledger;
   private readonly now: () => Date;
   private repoRoot: Promise<string> | undefined;
+  /** HEAD when the dispatch was prepared: every task of the batch starts from the same commit. */
+  private head: string | undefined;
 
   constructor(private readonly deps: DispatchDeps) {
     this.ledger = new Ledger(join(deps.ws.dir, LEDGER_FILE));
@@ -168,7 +170,7 @@ export class Dispatcher {
     opts: DispatchOptions,
   ): Promise<{ tasks: StoredTask[]; attempts: Map<string, number> }> {
     const repo = await this.repo();
-    await headCommit(repo);
+    this.head = await headCommit(repo);
     executorModel(this.deps.config, opts.model);
     const escalation = opts.escalateTo ? executorModel(this.deps.config, opts.escalateTo) : undefined;
     const tasks = await plan(this.deps.store, ids);
@@ -362,7 +364,7 @@ export class Dispatcher {
         const repo = await this.repo();
         wt = await createWorktree(repo, id, {
           attempt: n,
-          ...(base.fromBranch ? { fromBranch: base.fromBranch } : {}),
+          ...(base.fromBranch ? { fromBranch: base.fromBranch } : this.head ? { base: this.head } : {}),
         });
         await this.deps.store.update(id, (t) => {
           const a = t.attempts.find((x) => x.n === n);

@@ -99,13 +99,21 @@ const DIFF_HARDENING = ["--no-ext-diff", "--no-textconv", "--no-color"];
 const APPLY = ["--whitespace=nowarn"];
 
 /** The repository's top level for `dir` (or any directory inside it). */
+// A directory's repository top level does not change while the server runs (short of a new
+// `git init` inside it): remember answers, and spare a git process on every dispatch step.
+const topLevels = new Map<string, string>();
+const commonDirs = new Map<string, string>();
+
 export async function gitRoot(dir: string): Promise<string> {
   const abs = path.resolve(dir);
   const st = await stat(abs).catch(() => null);
   if (!st?.isDirectory()) throw new NotAGitRepoError(abs);
+  const known = topLevels.get(abs);
+  if (known) return known;
   try {
     const top = (await git(abs, ["rev-parse", "--show-toplevel"])).stdout.trim();
     if (top === "") throw new NotAGitRepoError(abs);
+    topLevels.set(abs, top);
     return top;
   } catch (err) {
     if (!(err instanceof GitError)) throw err;
@@ -146,7 +154,8 @@ export function branchFor(taskId: string): string {
 export async function createWorktree(
   repo: string,
   taskId: string,
-  opts: { attempt: number; fromBranch?: string },
+  /** base: the commit to start from when there is no fromBranch (default: HEAD now). */
+  opts: { attempt: number; fromBranch?: string; base?: string },
 ): Promise<WorktreeInfo> {
   const branch = branchFor(taskId);
   if (!Number.isInteger(opts.attempt) || opts.attempt < 1) {
@@ -163,6 +172,8 @@ export async function createWorktree(
       );
     }
     base = await branchHead(root, opts.fromBranch, "fromBranch");
+  } else if (opts.base !== undefined) {
+    base = assertRef(opts.base, "base");
   } else {
     base = await headCommit(root);
   }
@@ -663,8 +674,12 @@ async function removeTaskWorktrees(root: string, common: string, taskId: string)
 }
 
 async function commonDir(root: string): Promise<string> {
+  const known = commonDirs.get(root);
+  if (known) return known;
   const out = (await git(root, ["rev-parse", "--git-common-dir"])).stdout.trim();
-  return realpath(path.resolve(root, out));
+  const dir = await realpath(path.resolve(root, out));
+  commonDirs.set(root, dir);
+  return dir;
 }
 
 /** The sha `rev` names, or null when it names no commit. */

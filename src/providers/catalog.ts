@@ -23,9 +23,22 @@ function baseRate(rate: unknown): number | undefined {
  * The model's price: the config override when present, else the catalog's base (non-tiered)
  * rates, else null. OpenAI-compatible endpoints (Ollama, vLLM...) have no catalog price.
  */
+const catalogPrices = new Map<string, Promise<Price | null>>();
+
 export async function priceOf(model: ResolvedModel): Promise<Price | null> {
   if (model.priceOverride) return model.priceOverride;
   if (model.provider === "openai-compatible") return null;
+  // The catalog lookup matches against every model it knows: do it once per model.
+  const key = `${model.provider}\0${model.model}`;
+  let price = catalogPrices.get(key);
+  if (!price) {
+    price = catalogPrice(model);
+    catalogPrices.set(key, price);
+  }
+  return price;
+}
+
+async function catalogPrice(model: ResolvedModel): Promise<Price | null> {
   const { calcPrice } = await loadCatalog();
   let found: ReturnType<CatalogModule["calcPrice"]>;
   try {
