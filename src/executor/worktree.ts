@@ -28,7 +28,15 @@ import os from "node:os";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
 import { parseTaskId } from "../core/mini-task.js";
-import { assertRef, assertRepoPath, GitError, git, splitNul } from "./git.js";
+import {
+  assertRef,
+  assertRepoPath,
+  GitError,
+  type GitOutput,
+  type GitRunOptions,
+  git,
+  splitNul,
+} from "./git.js";
 
 export class NotAGitRepoError extends UserError {
   constructor(dir: string) {
@@ -182,10 +190,12 @@ export async function createWorktree(
   const wtPath = `${path.join(common, WORKTREES_DIR, ...taskId.split("/"))}-a${opts.attempt}`;
   await mkdir(path.dirname(wtPath), { recursive: true });
   try {
-    await git(root, ["worktree", "add", "--quiet", "-B", branch, "--", wtPath, base]);
+    await addWorktree(root, ["worktree", "add", "--quiet", "-B", branch, "--", wtPath, base]);
   } catch (err) {
     await rm(wtPath, { recursive: true, force: true });
-    await git(root, ["worktree", "remove", "--force", "--force", "--", wtPath], { okExitCodes: [0, 128] });
+    await worktreeGit(root, ["worktree", "remove", "--force", "--force", "--", wtPath], {
+      okExitCodes: [0, 128],
+    });
     if (err instanceof GitError && /already checked out|already used by worktree/.test(err.stderr)) {
       throw new UserError(
         `branch ${branch} is checked out in another worktree; switch it to another branch first.`,
@@ -194,6 +204,46 @@ export async function createWorktree(
     throw err;
   }
   return { path: wtPath, branch, base };
+}
+
+// git reads every worktree's admin files while it adds, lists or removes one: a worktree another
+// process is adding at that moment (`failed to read .git/worktrees/<x>/commondir`) or a held lock
+// fails the call. Those failures pass: retry them a few times, briefly.
+const TRANSIENT_WORKTREE_ERROR =
+  /failed to read .*(commondir|gitdir)|could not lock|Unable to create .*\.lock|File exists/;
+
+async function worktreeGit(root: string, args: string[], opts: GitRunOptions = {}): Promise<GitOutput> {
+  for (let attempt = 1; ; attempt++) {
+    const pause = () => new Promise((r) => setTimeout(r, 25 * attempt + Math.floor(Math.random() * 25)));
+    try {
+      const out = await git(root, args, opts);
+      if (out.exitCode === 0 || attempt >= 6 || !TRANSIENT_WORKTREE_ERROR.test(out.stderr)) return out;
+    } catch (err) {
+      if (!(err instanceof GitError) || attempt >= 6 || !TRANSIENT_WORKTREE_ERROR.test(err.stderr)) throw err;
+      if (args[1] === "add") {
+        // git may have left the half-made worktree behind: clear it before trying again.
+        const wtPath = args[args.indexOf("--") + 1]!;
+        await git(root, ["worktree", "remove", "--force", "--force", "--", wtPath], {
+          okExitCodes: [0, 128],
+        });
+        await rm(wtPath, { recursive: true, force: true });
+      }
+    }
+    await pause();
+  }
+}
+
+/** `git worktree add`, one at a time per repository in this process (other processes: retried). */
+const adding = new Map<string, Promise<unknown>>();
+
+async function addWorktree(root: string, args: string[]): Promise<void> {
+  const previous = adding.get(root) ?? Promise.resolve();
+  const run = previous.then(() => worktreeGit(root, args));
+  adding.set(
+    root,
+    run.catch(() => {}),
+  );
+  await run;
 }
 
 /**
@@ -572,7 +622,7 @@ export async function repairWorktrees(repo: string, opts: { staleAgeMs?: number 
 
   for (const wt of await listDelegateWorktrees(root)) {
     if (!wt.prunable) continue;
-    const removed = await git(root, ["worktree", "remove", "--force", "--force", "--", wt.path], {
+    const removed = await worktreeGit(root, ["worktree", "remove", "--force", "--force", "--", wt.path], {
       okExitCodes: [0, 128],
     });
     done.push(
@@ -619,7 +669,7 @@ interface WorktreeRecord {
 
 /** `git worktree list --porcelain`, line-based (its -z form needs git 2.36). */
 async function worktreeRecords(root: string): Promise<WorktreeRecord[]> {
-  const { stdout } = await git(root, ["worktree", "list", "--porcelain"]);
+  const { stdout } = await worktreeGit(root, ["worktree", "list", "--porcelain"]);
   const records: WorktreeRecord[] = [];
   for (const block of stdout.split(/\n\n+/)) {
     const lines = block.split("\n").filter((l) => l !== "");
@@ -663,7 +713,7 @@ async function removeTaskWorktrees(root: string, common: string, taskId: string)
       );
     }
     if (record.branch !== branch && !isAttemptDir(path.resolve(record.path))) continue;
-    await git(root, ["worktree", "remove", "--force", "--force", "--", record.path], {
+    await worktreeGit(root, ["worktree", "remove", "--force", "--force", "--", record.path], {
       okExitCodes: [0, 128],
     });
     await rm(record.path, { recursive: true, force: true });

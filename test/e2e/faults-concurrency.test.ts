@@ -110,7 +110,8 @@ it("two servers on one workspace: distinct numbers, every ledger line, distinct 
   expect([...numbers].sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
   // Every task passed: B's start-up repair did not take A's running tasks for interrupted ones.
-  for (const r of [...r1, ...r2!, ...r3!]) expect(r, r.task_id).toMatchObject({ status: "passed" });
+  for (const r of [...r1, ...r2!, ...r3!])
+    expect(r, `${r.task_id}: ${r.report}`).toMatchObject({ status: "passed" });
 
   // No lost ledger line: one per model call plus one per log_tokens, every line whole.
   const lines = ledgerLines(repo);
