@@ -61,7 +61,13 @@ async function catalogPrice(model: ResolvedModel): Promise<Price | null> {
   };
 }
 
-/** The catalog's version, e.g. "@pydantic/genai-prices 0.1.8". */
+/**
+ * When each catalog version was published: the package carries no date of its own. package.json
+ * pins the version exactly; a test fails when the installed version has no date here.
+ */
+export const CATALOG_RELEASE_DATES: Record<string, string> = { "0.1.8": "2026-09-23" };
+
+/** The catalog's version and date, e.g. "@pydantic/genai-prices 0.1.8 (prices as of 2026-09-23)". */
 export async function catalogVersion(): Promise<string> {
   const { readFile } = await import("node:fs/promises");
   const { dirname, join } = await import("node:path");
@@ -71,7 +77,8 @@ export async function catalogVersion(): Promise<string> {
     const pkg = JSON.parse(await readFile(join(dirname(entry), "..", "package.json"), "utf8")) as {
       version: string;
     };
-    return `${CATALOG_NAME} ${pkg.version}`;
+    const date = CATALOG_RELEASE_DATES[pkg.version];
+    return `${CATALOG_NAME} ${pkg.version}${date ? ` (prices as of ${date})` : ""}`;
   } catch {
     return CATALOG_NAME;
   }

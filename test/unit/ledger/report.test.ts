@@ -90,7 +90,7 @@ describe("buildSavingsReport", () => {
     expect(report.repriced_counterfactual_usd).toBeCloseTo(0.741, 9);
     expect(report.planner_model).toBe("claude-sonnet-4-5");
     expect(report.prices).toMatch(
-      /^@pydantic\/genai-prices [\d.]+; overrides in delegate\.config\.json for haiku, sonnet$/,
+      /^@pydantic\/genai-prices [\d.]+ \(prices as of [\d-]+\); overrides in delegate\.config\.json for haiku, sonnet$/,
     );
     expect(report.tasks[0]).toMatchObject({
       id: "worked/01-split",
@@ -216,6 +216,8 @@ describe("pricedEntry", () => {
 
 describe("pricesLabel", () => {
   it("names the catalog, and the overrides when there are any", async () => {
-    expect(await pricesLabel({})).toMatch(/^@pydantic\/genai-prices \d+\.\d+\.\d+$/);
+    expect(await pricesLabel({})).toMatch(
+      /^@pydantic\/genai-prices \d+\.\d+\.\d+ \(prices as of \d{4}-\d{2}-\d{2}\)$/,
+    );
   });
 });
