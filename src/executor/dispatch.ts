@@ -414,7 +414,17 @@ export class Dispatcher {
           budgetUsd,
           maxTokens: limits.max_tokens_per_task,
           signal: opts.signal,
-          onTurn: (turn, max) => progress(`turn ${turn}/${max} on ${resolved.alias}`),
+          onTurn: (turn, max) => {
+            progress(`turn ${turn}/${max} on ${resolved.alias}`);
+            // Live for get_task (wait:false): the turn count on the running attempt.
+            void this.deps.store
+              .update(id, (t) => {
+                const a = t.attempts.find((x) => x.n === n);
+                if (a && a.status === "running") a.turns = turn;
+                return t;
+              })
+              .catch((err) => log.debug(`turn update of ${id} failed: ${messageOf(err)}`));
+          },
           onCall: (usage, err) =>
             this.record(task, n, resolved, usage, price, {
               ...(err ? { error: err } : {}),

@@ -186,6 +186,42 @@ describe("the whole workflow through the stdio server", () => {
     expect(git(env.repo, "worktree", "list", "--porcelain").match(/^worktree /gm)).toHaveLength(1);
   });
 
+  it("review_task cuts a long diff and saves the whole one to diff_path", async () => {
+    env = await startDispatchEnv({ "src/math.ts": MATH });
+    const big = Array.from(
+      { length: 4000 },
+      (_, i) => `export const value${i} = ${i}; // generated line ${i}`,
+    ).join("\n");
+    env.fake.setHandler(
+      byTitle({
+        "Generate table": [toolUse("write_file", { path: "src/table.ts", content: `${big}\n` }), finish],
+      }),
+    );
+    const id = (
+      await ok(
+        env,
+        "create_mini_task",
+        spec("Generate table", {
+          files_to_modify: [{ path: "src/table.ts", action: "create" }],
+          validation: [{ run: "test -f src/table.ts" }],
+        }),
+      )
+    ).id as string;
+    await ok(env, "dispatch_to_small_model", { task_id: id });
+    const review = (await env.server.call("review_task", { task_id: id })).structuredContent as {
+      truncated: boolean;
+      diff: string;
+      diff_path?: string;
+      stat: string;
+    };
+    expect(review.truncated).toBe(true);
+    expect(review.diff.length).toBeLessThanOrEqual(60_000);
+    expect(review.stat).toContain("src/table.ts");
+    const whole = readFileSync(join(env.repo, review.diff_path!), "utf8");
+    expect(whole).toContain("generated line 3999");
+    expect(whole.length).toBeGreaterThan(review.diff.length);
+  });
+
   it("serves the prompts and resources", async () => {
     env = await startDispatchEnv({ "src/math.ts": MATH });
     const plan = await env.server.client.getPrompt({
