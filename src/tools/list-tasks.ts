@@ -3,6 +3,9 @@ import { SLUG_RE, TASK_STATUSES } from "../core/mini-task.js";
 import { defineTool, textOf } from "./define.js";
 import { taskSummary, taskSummarySchema } from "./task-views.js";
 
+/** At most this many tasks per answer (≈ 50 tokens each). */
+export const LIST_MAX = 200;
+
 export const listTasksTool = defineTool({
   name: "list_tasks",
   description: "List mini-tasks with status, attempts and cost; filter by project and/or status.",
@@ -23,10 +26,18 @@ export const listTasksTool = defineTool({
   async handle(args, ctx) {
     const store = await ctx.tasks();
     const { tasks, warnings } = await store.list(args);
+    // Results stay well under the 20,000-token cap clients enforce: beyond LIST_MAX, narrow it.
+    const shown = tasks.slice(0, LIST_MAX);
+    const notes = [
+      ...warnings,
+      ...(tasks.length > LIST_MAX
+        ? [`${tasks.length - LIST_MAX} more task(s) not listed; filter by project or status.`]
+        : []),
+    ];
     const structured = {
       count: tasks.length,
-      tasks: tasks.map(taskSummary),
-      ...(warnings.length ? { warnings } : {}),
+      tasks: shown.map(taskSummary),
+      ...(notes.length ? { warnings: notes } : {}),
     };
     return { structured, text: textOf(`${tasks.length} task(s)`, structured) };
   },

@@ -4,6 +4,9 @@ import { renderReportTable } from "../core/report-render.js";
 import { savingsReportSchema } from "../core/savings.js";
 import { defineTool } from "./define.js";
 
+/** Task rows in the answer (≈ 90 tokens each). */
+export const TASKS_MAX = 100;
+
 export const savingsReportTool = defineTool({
   name: "savings_report",
   description:
@@ -22,7 +25,18 @@ export const savingsReportTool = defineTool({
       config: await ctx.config(),
       tasks: tasks.map((t) => ({ id: t.id, status: t.status, estimate: t.estimate })),
     });
-    const structured = { ...built.report, log_path: `${ws.dirRel}/${project}/LOG.md` };
+    const logPath = `${ws.dirRel}/${project}/LOG.md`;
+    const { tasks: all, warnings, ...rest } = built.report;
+    // Per-task rows beyond TASKS_MAX would push the answer toward the clients' size cap; LOG.md has them all.
+    const structured = {
+      ...rest,
+      tasks: all.slice(0, TASKS_MAX),
+      warnings:
+        all.length > TASKS_MAX
+          ? [...warnings, `${all.length - TASKS_MAX} more task(s) are in ${logPath}.`]
+          : warnings,
+      log_path: logPath,
+    };
     return { structured, text: `${structured.log_path}\n${renderReportTable(built.report)}` };
   },
 });

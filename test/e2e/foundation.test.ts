@@ -221,3 +221,29 @@ describe("the build", () => {
     expect(built).toEqual(JSON.parse(JSON.stringify(computeToolList())));
   });
 });
+
+describe("result size caps", () => {
+  it("list_tasks lists at most 200 tasks and says how many more there are", async () => {
+    const repo = makeRepo({ "src/math.ts": MODULE });
+    const server = await startServer({ root: repo });
+    try {
+      for (let i = 0; i < 205; i += 15) {
+        const batch = Array.from({ length: Math.min(15, 205 - i) }, (_, j) =>
+          server.call("create_mini_task", spec({ title: `Task number ${i + j}` })),
+        );
+        for (const r of await Promise.all(batch)) expect(r.isError, textOf(r)).toBeFalsy();
+      }
+      const listed = (await server.call("list_tasks", { project: "calc" })).structuredContent as {
+        count: number;
+        tasks: unknown[];
+        warnings?: string[];
+      };
+      expect(listed.count).toBe(205);
+      expect(listed.tasks).toHaveLength(200);
+      expect(listed.warnings).toEqual(["5 more task(s) not listed; filter by project or status."]);
+    } finally {
+      await server.close();
+      removeDir(repo);
+    }
+  });
+});
