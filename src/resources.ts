@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { UserError } from "./core/errors.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { SLUG_RE } from "./core/mini-task.js";
 import type { TaskStore } from "./store/tasks.js";
 import { readTemplate } from "./store/templates.js";
@@ -12,6 +12,9 @@ interface ResourceDeps {
   storeFor(ws: Workspace): TaskStore;
 }
 
+/** MCP's "resource not found" error code. */
+const RESOURCE_NOT_FOUND = -32002;
+
 function one(v: string | string[] | undefined): string {
   return Array.isArray(v) ? (v[0] ?? "") : (v ?? "");
 }
@@ -20,7 +23,7 @@ async function readOrExplain(path: string, missing: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new UserError(missing);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new McpError(RESOURCE_NOT_FOUND, missing);
     throw err;
   }
 }
@@ -58,7 +61,8 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
     },
     async (uri, vars) => {
       const project = one(vars.project);
-      if (!SLUG_RE.test(project)) throw new UserError(`project "${project}" is not a project slug.`);
+      if (!SLUG_RE.test(project))
+        throw new McpError(ErrorCode.InvalidParams, `project "${project}" is not a project slug.`);
       const ws = await deps.workspace();
       const text = await readOrExplain(
         join(ws.dir, project, "LOG.md"),
@@ -88,7 +92,12 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
       const id = `${one(vars.project)}/${one(vars.task)}`;
       const ws = await deps.workspace();
       const store = deps.storeFor(ws);
-      const path = store.jsonPath(id).replace(/\.json$/, ".md");
+      let path: string;
+      try {
+        path = store.jsonPath(id).replace(/\.json$/, ".md");
+      } catch (err) {
+        throw new McpError(ErrorCode.InvalidParams, (err as Error).message);
+      }
       const text = await readOrExplain(path, `task ${id} does not exist; list_tasks shows the ids.`);
       return { contents: [{ uri: uri.href, mimeType: "text/markdown", text }] };
     },

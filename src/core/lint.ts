@@ -224,6 +224,18 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
         `validation[${i}].run`,
         `"${shown(v.run, 60)}" looks like it modifies files; validation should only check.`,
       );
+    // A broken /regex/ would only surface after a paid model call: catch it now.
+    const re = v.expect_output ? /^\/(.+)\/([dgimsuvy]*)$/s.exec(v.expect_output) : null;
+    if (re) {
+      try {
+        new RegExp(re[1]!, re[2]);
+      } catch (err) {
+        error(
+          `validation[${i}].expect_output`,
+          `validation[${i}].expect_output is not a valid /regex/ (${shown((err as Error).message, 80)}); fix it or drop the slashes to match a substring.`,
+        );
+      }
+    }
   });
 
   return out;

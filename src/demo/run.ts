@@ -202,6 +202,7 @@ export async function runDemo(opts: {
       name,
     );
 
+  let failed = false;
   try {
     say(`throw-away repository: ${repo}`);
     say("1. plan — the planner decides and writes two mini-task specs");
@@ -247,7 +248,8 @@ export async function runDemo(opts: {
       );
     }
     if (results.some((r) => r.status !== "passed")) {
-      say("a task did not pass; stopping here (the repository is kept for inspection).");
+      say(`a task did not pass; stopping here. The repository is kept for inspection: ${repo}`);
+      failed = true;
       return 1;
     }
 
@@ -293,14 +295,15 @@ export async function runDemo(opts: {
     }
     const report = await call<SavingsReport & { log_path: string }>("savings_report", { project: "demo" });
     say(renderReportTable(report));
-    say(`written to ${join(repo, report.log_path)}`);
+    say(
+      `written to ${report.log_path} in the throw-away repository${opts.keep ? ` (kept: ${repo})` : "; rerun with --keep to look at it"}`,
+    );
     if (mode.scripted)
       say("no API key was set: the executor was scripted and its token counts computed locally, not billed.");
     return 0;
   } finally {
     await client.close().catch(() => {});
     await cleanup();
-    if (!opts.keep) await rm(repo, { recursive: true, force: true });
-    else say(`kept ${repo}`);
+    if (!opts.keep && !failed) await rm(repo, { recursive: true, force: true });
   }
 }

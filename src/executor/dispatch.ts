@@ -142,6 +142,27 @@ async function plan(store: TaskStore, ids: string[]): Promise<StoredTask[]> {
     }
     tasks.push(task);
   }
+  // A dependency outside the batch must have run already; one that ran and failed blocks its
+  // dependent (DESIGN), but one that never ran is the caller's to fix.
+  const batch = new Set(unique);
+  for (const task of tasks) {
+    for (const dep of task.depends_on) {
+      if (batch.has(dep)) continue;
+      const status = (await store.get(dep)).status;
+      if (status === "ready" || status === "discarded" || status === "cancelled") {
+        throw new UserError(
+          `task_ids: ${task.id} depends on ${dep}, which is ${status}; add ${dep} to task_ids or dispatch it first.`,
+          "task_ids",
+        );
+      }
+      if (status === "running") {
+        throw new UserError(
+          `task_ids: ${task.id} depends on ${dep}, which is still running; wait for it (get_task).`,
+          "task_ids",
+        );
+      }
+    }
+  }
   return tasks;
 }
 

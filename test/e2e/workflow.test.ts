@@ -222,6 +222,24 @@ describe("the whole workflow through the stdio server", () => {
     expect(whole.length).toBeGreaterThan(review.diff.length);
   });
 
+  it("refuses a dependent whose dependency never ran, naming it, and marks nothing", async () => {
+    env = await startDispatchEnv({ "src/math.ts": MATH });
+    const base = {
+      files_to_modify: [{ path: "src/math.ts", action: "edit" }],
+      validation: [{ run: "true" }],
+    };
+    const a = (await ok(env, "create_mini_task", spec("First step", base))).id as string;
+    const b = (await ok(env, "create_mini_task", spec("Second step", { ...base, depends_on: [a] })))
+      .id as string;
+    const r = await env.server.call("dispatch_to_small_model", { task_id: b });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toBe(
+      `task_ids: ${b} depends on ${a}, which is ready; add ${a} to task_ids or dispatch it first.`,
+    );
+    expect(((await ok(env, "get_task", { task_id: b })) as { status: string }).status).toBe("ready");
+    expect(env.fake.requests).toHaveLength(0);
+  });
+
   it("serves the prompts and resources", async () => {
     env = await startDispatchEnv({ "src/math.ts": MATH });
     const plan = await env.server.client.getPrompt({

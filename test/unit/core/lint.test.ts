@@ -295,3 +295,39 @@ describe("lintMiniTask", () => {
     ).toEqual([]);
   });
 });
+
+describe("lint: validation expect_output", () => {
+  it("blocks an invalid /regex/ before anything is paid for, and accepts substrings and valid regexes", async () => {
+    const { lintMiniTask } = await import("../../../src/core/lint.js");
+    const { miniTaskSpecSchema } = await import("../../../src/core/mini-task.js");
+    const spec = (expect_output: string) =>
+      miniTaskSpecSchema.parse({
+        project: "p",
+        title: "Regex check",
+        objective: "x",
+        files_to_modify: [{ path: "a.ts", action: "create" }],
+        steps: ["Add it."],
+        acceptance_criteria: ["ok"],
+        validation: [{ run: "true", expect_output }],
+      });
+    const facts = {
+      read: [],
+      modify: [{ exists: false }],
+      promptTokens: 3000,
+      knownTaskIds: new Set<string>(),
+    };
+    const bad = lintMiniTask(spec("/[unclosed/"), facts).filter((l) => l.level === "error");
+    expect(bad).toEqual([
+      expect.objectContaining({
+        field: "validation[0].expect_output",
+        message: expect.stringMatching(/not a valid \/regex\//),
+      }),
+    ]);
+    for (const ok of ["/^ok$/m", "plain [text", "/x/z"]) {
+      expect(
+        lintMiniTask(spec(ok), facts).filter((l) => l.level === "error"),
+        ok,
+      ).toEqual([]);
+    }
+  });
+});
