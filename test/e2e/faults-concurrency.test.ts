@@ -38,10 +38,10 @@ async function create(server: RunningServer, name: string): Promise<string> {
 async function dispatch(
   server: RunningServer,
   ids: string[],
-): Promise<{ task_id: string; status: string }[]> {
+): Promise<{ task_id: string; status: string; report?: string }[]> {
   const r = await server.call("dispatch_to_small_model", { task_ids: ids });
   expect(r.isError, textOf(r)).toBeFalsy();
-  return (r.structuredContent as { results: { task_id: string; status: string }[] }).results;
+  return (r.structuredContent as { results: { task_id: string; status: string; report?: string }[] }).results;
 }
 
 async function logTokens(server: RunningServer, who: string, count: number): Promise<void> {
