@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { packContext } from "../core/context.js";
 import { messageOf, UserError } from "../core/errors.js";
 import type { LedgerEntry } from "../core/ledger-entry.js";
@@ -375,6 +375,10 @@ export class Dispatcher {
     let status: TaskStatus;
     let error: string | undefined;
     let head: string | null = null;
+    /** The workspace's path inside the repository ("" or "packages/api/"), and the same dir in the worktree. */
+    let prefix = "";
+    let depth = 0;
+    let wsInWt = "";
 
     try {
       const base = await this.baseFor(task);
@@ -387,14 +391,18 @@ export class Dispatcher {
           attempt: n,
           ...(base.fromBranch ? { fromBranch: base.fromBranch } : this.head ? { base: this.head } : {}),
         });
+        const sub = relative(repo, this.deps.ws.root).split(sep).filter(Boolean);
+        prefix = sub.length ? `${sub.join("/")}/` : "";
+        depth = sub.length;
+        wsInWt = join(wt.path, ...sub);
         await this.deps.store.update(id, (t) => {
           const a = t.attempts.find((x) => x.n === n);
-          if (a) Object.assign(a, { branch: wt!.branch, worktree: wt!.path, base_commit: wt!.base });
+          if (a) Object.assign(a, { branch: wt!.branch, worktree: wsInWt, base_commit: wt!.base });
           return t;
         });
         const validate = () =>
           runValidation(task.validation, {
-            cwd: wt!.path,
+            cwd: wsInWt,
             env: this.deps.env,
             scrubNames: keyVariables(this.deps.config),
             signal: opts.signal,
@@ -408,7 +416,7 @@ export class Dispatcher {
               if (e.phase === "start") progress(`validation ${e.index + 1}/${e.total}: ${e.run}`);
             },
           });
-        const tools = new ExecutorTools(wt.path, task, this.deps.ws.dirRel, validate);
+        const tools = new ExecutorTools(wsInWt, task, this.deps.ws.dirRel, validate);
         const requestTimeoutS = this.deps.config.limits?.request_timeout_s;
         const model = await (this.deps.createModel ?? ((m, e) => defaultCreateModel(m, e, requestTimeoutS)))(
           resolved,
@@ -418,7 +426,7 @@ export class Dispatcher {
         for (const f of [...task.files_to_read, ...task.files_to_modify]) {
           if (texts.has(f.path)) continue;
           try {
-            texts.set(f.path, await readFile((await safePath(wt.path, f.path)).abs, "utf8"));
+            texts.set(f.path, await readFile((await safePath(wsInWt, f.path)).abs, "utf8"));
           } catch {}
         }
         const packed = packContext(task, texts);
@@ -457,7 +465,9 @@ export class Dispatcher {
         // The server's own check: scope first, then validation — the executor's claim is never enough.
         const committed = await commitAndList(wt, `delegate: ${id} attempt ${n}`);
         head = committed.head;
-        const allowed = new Set(task.files_to_modify.map((f) => f.path.replace(/^\.\/+/, "")));
+        // git speaks repository paths; the spec speaks workspace paths (the same unless the
+        // workspace is a subdirectory of the repository, e.g. a package in a monorepo).
+        const allowed = new Set(task.files_to_modify.map((f) => `${prefix}${f.path.replace(/^\.\/+/, "")}`));
         outOfScope = committed.files.filter((c) => !allowed.has(c.path)).map((c) => c.path);
         if (outOfScope.length) {
           // Rare: undo what the executor should not have touched, as a second commit on the branch.
@@ -467,7 +477,10 @@ export class Dispatcher {
         }
         files = committed.files
           .filter((c) => allowed.has(c.path))
-          .map((c) => ({ path: c.path, added: c.added, removed: c.removed }));
+          .map((c) => ({ path: c.path.slice(prefix.length), added: c.added, removed: c.removed }));
+        outOfScope = outOfScope.map((p) =>
+          p.startsWith(prefix) ? p.slice(prefix.length) : `${"../".repeat(depth)}${p}`,
+        );
 
         if (outcome.status === "cancelled" || opts.signal.aborted) {
           status = "cancelled";

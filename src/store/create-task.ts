@@ -1,4 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import { packContext } from "../core/context.js";
 import { messageOf } from "../core/errors.js";
 import { estimateInputTokens, estimateOutputTokens, tokenizerPieces } from "../core/estimate.js";
@@ -97,6 +98,24 @@ export interface CreateResult {
 }
 
 /** Validate, lint, estimate, number and store a mini-task (the domain behind create_mini_task). */
+/**
+ * Paths as the rest of the server compares them: relative to the workspace, "/"-separated, no
+ * "./" or "a/../" detours (an absolute path inside the workspace becomes relative). Paths that
+ * leave the workspace stay as given, for lint to refuse with the caller's own spelling.
+ */
+function withWorkspacePaths(ws: Workspace, spec: MiniTaskSpec): MiniTaskSpec {
+  const norm = (p: string): string => {
+    if (p.includes("\0") || p.includes("\\") || /\s$|^\s/.test(p)) return p;
+    const rel = relative(ws.root, resolve(ws.root, p)).split(sep).join("/");
+    return rel && !rel.startsWith("../") && rel !== ".." && !isAbsolute(rel) ? rel : p;
+  };
+  return {
+    ...spec,
+    files_to_read: spec.files_to_read.map((f) => ({ ...f, path: norm(f.path) })),
+    files_to_modify: spec.files_to_modify.map((f) => ({ ...f, path: norm(f.path) })),
+  };
+}
+
 export async function createMiniTask(
   ws: Workspace,
   store: TaskStore,
@@ -104,6 +123,7 @@ export async function createMiniTask(
   spec: MiniTaskSpec,
   now: Date = new Date(),
 ): Promise<CreateResult> {
+  spec = withWorkspacePaths(ws, spec);
   const model = executorModel(config, spec.model);
   const { read, modify } = await scanFiles(ws, spec);
   const texts = new Map([...read.texts, ...modify.texts]);

@@ -36,7 +36,10 @@ export function byTitle(scripts: Record<string, TaskScript>) {
 }
 
 export interface DispatchEnv {
+  /** The git repository's top level. */
   repo: string;
+  /** The workspace the server runs in: the repository, or a subdirectory of it. */
+  root: string;
   fake: FakeLlm;
   server: RunningServer;
   close(): Promise<void>;
@@ -53,6 +56,8 @@ export async function startDispatchEnv(
     stream?: boolean;
     limits?: Record<string, unknown>;
     extraModels?: Record<string, unknown>;
+    /** Put the workspace in this subdirectory of the repository (a package in a monorepo). */
+    subdir?: string;
   } = {},
 ): Promise<DispatchEnv> {
   const fake = await startFakeLlm();
@@ -82,13 +87,17 @@ export async function startDispatchEnv(
     defaults: { executor: "fake", planner: "sonnet" },
     ...(opts.limits ? { limits: opts.limits } : {}),
   };
-  const repo = makeRepo({ ...files, "delegate.config.json": JSON.stringify(config, null, 2) });
+  const under = opts.subdir ? `${opts.subdir}/` : "";
+  const placed = Object.fromEntries(Object.entries(files).map(([p, text]) => [`${under}${p}`, text]));
+  const repo = makeRepo({ ...placed, [`${under}delegate.config.json`]: JSON.stringify(config, null, 2) });
+  const root = opts.subdir ? join(repo, opts.subdir) : repo;
   writeFileSync(join(repo, ".gitignore"), "mini-projects/\n");
   git(repo, "add", ".gitignore");
   git(repo, "commit", "-q", "-m", "ignore mini-projects");
-  const server = await startServer({ root: repo, env: { FAKE_KEY: "test-key" } });
+  const server = await startServer({ root, env: { FAKE_KEY: "test-key" } });
   return {
     repo,
+    root,
     fake,
     server,
     async close() {

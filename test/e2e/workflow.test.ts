@@ -240,6 +240,46 @@ describe("the whole workflow through the stdio server", () => {
     expect(env.fake.requests).toHaveLength(0);
   });
 
+  it("works in a workspace that is a subdirectory of the repository (a monorepo package)", async () => {
+    env = await startDispatchEnv({ "src/math.ts": MATH }, { subdir: "packages/calc" });
+    env.fake.setHandler(
+      byTitle({
+        "Package edit": [
+          toolUse("edit_file", { path: "src/math.ts", old_string: "a + b", new_string: "b + a" }),
+          toolUse("run_validation", {}),
+          finish,
+        ],
+      }),
+    );
+    const id = (
+      await ok(
+        env,
+        "create_mini_task",
+        spec("Package edit", {
+          files_to_read: [{ path: "src/math.ts" }],
+          files_to_modify: [{ path: "src/math.ts", action: "edit" }],
+          validation: [{ run: "grep -q 'b + a' src/math.ts" }],
+        }),
+      )
+    ).id as string;
+    const [r] = (await ok(env, "dispatch_to_small_model", { task_id: id })).results as {
+      status: string;
+      files_changed: unknown[];
+      out_of_scope?: string[];
+    }[];
+    expect(r).toMatchObject({
+      status: "passed",
+      files_changed: [{ path: "src/math.ts", added: 1, removed: 1 }],
+    });
+    expect(r!.out_of_scope).toBeUndefined();
+    // The executor was shown the file (not told it does not exist).
+    expect(env.fake.requests[0]!.rawBody).toContain("return a + b;");
+    expect(await ok(env, "accept_task", { task_id: id })).toMatchObject({
+      applied: ["packages/calc/src/math.ts"],
+    });
+    expect(readFileSync(join(env.root, "src/math.ts"), "utf8")).toContain("b + a");
+  });
+
   it("serves the prompts and resources", async () => {
     env = await startDispatchEnv({ "src/math.ts": MATH });
     const plan = await env.server.client.getPrompt({
