@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { modelField, TASK_STATUSES } from "../core/mini-task.js";
+import { fitToBudget } from "./budget.js";
 import { defineTool, textOf } from "./define.js";
 import { taskIdField } from "./get-task.js";
 
@@ -107,7 +108,7 @@ export const dispatchTool = defineTool({
     ctx.signal.addEventListener("abort", onCancel, { once: true });
     try {
       const results = await work;
-      const structured = { results };
+      const structured = fitToBudget({ results });
       const head = results.map((r) => `${r.task_id}: ${r.status}`).join("; ");
       return { structured, text: textOf(head, structured) };
     } finally {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { estimateSchema, TASK_ID_RE, TASK_STATUSES } from "../core/mini-task.js";
+import { fitToBudget } from "./budget.js";
 import { defineTool, textOf } from "./define.js";
 import { attemptView, attemptViewSchema } from "./task-views.js";
 
@@ -7,6 +8,9 @@ import { attemptView, attemptViewSchema } from "./task-views.js";
 export const taskIdField = z
   .string()
   .refine((id) => TASK_ID_RE.test(id), "must be a task id like my-project/01-add-parser");
+
+/** Attempts shown in full; a task re-dispatched many times keeps the rest in its file. */
+export const ATTEMPTS_SHOWN = 10;
 
 export const getTaskTool = defineTool({
   name: "get_task",
@@ -20,6 +24,7 @@ export const getTaskTool = defineTool({
       path: z.string(),
       estimate: estimateSchema,
       depends_on: z.array(z.string()).optional(),
+      earlier_attempts: z.number().int().optional().describe("attempts not shown (older than the last 10)"),
       attempts: z.array(attemptViewSchema),
     })
     .strict(),
@@ -28,15 +33,20 @@ export const getTaskTool = defineTool({
     const store = await ctx.tasks();
     const task = await store.get(task_id);
     const ws = await ctx.workspace();
-    const structured = {
+    // The latest attempts matter; older ones stay in the task file.
+    const shown = task.attempts.slice(-ATTEMPTS_SHOWN);
+    const structured = fitToBudget({
       id: task.id,
       status: task.status,
       title: task.title,
       path: `${ws.dirRel}/${task.id}.md`,
       estimate: task.estimate,
       ...(task.depends_on.length ? { depends_on: task.depends_on } : {}),
-      attempts: task.attempts.map(attemptView),
-    };
+      ...(task.attempts.length > shown.length
+        ? { earlier_attempts: task.attempts.length - shown.length }
+        : {}),
+      attempts: shown.map(attemptView),
+    });
     return { structured, text: textOf(`${task.id}: ${task.status}`, structured) };
   },
 });

@@ -1,7 +1,11 @@
 import { z } from "zod";
 import { TASK_STATUSES, usageSchema, validationSummarySchema } from "../core/mini-task.js";
+import { fitToBudget } from "./budget.js";
 import { defineTool, textOf } from "./define.js";
 import { taskIdField } from "./get-task.js";
+
+/** Diff bytes shown in review_task; the whole diff goes to a file beyond that. */
+const DIFF_SHOWN_BYTES = 40_000;
 
 export const reviewTaskTool = defineTool({
   name: "review_task",
@@ -26,8 +30,9 @@ export const reviewTaskTool = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle({ task_id }, ctx) {
     const { reviewTask } = await import("../executor/review.js");
-    const r = await reviewTask(await ctx.workspace(), await ctx.tasks(), task_id);
-    const structured = {
+    // Diffs past ~10k tokens are cut by git and saved whole to diff_path (the result budget is 45 KB).
+    const r = await reviewTask(await ctx.workspace(), await ctx.tasks(), task_id, DIFF_SHOWN_BYTES);
+    const structured = fitToBudget({
       task_id: r.task.id,
       status: r.task.status,
       attempt: r.attempt.n,
@@ -39,7 +44,7 @@ export const reviewTaskTool = defineTool({
       truncated: r.truncated,
       ...(r.diffPath ? { diff_path: r.diffPath } : {}),
       ...(r.attempt.refused.length ? { refused: r.attempt.refused } : {}),
-    };
+    });
     const scope = r.attempt.out_of_scope.length
       ? `${r.attempt.out_of_scope.length} out of scope (reverted)`
       : "in scope";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { validationCommandSchema } from "../core/mini-task.js";
+import { fitToBudget } from "./budget.js";
 import { defineTool, textOf } from "./define.js";
 import { taskIdField } from "./get-task.js";
 
@@ -103,7 +104,7 @@ export const runValidationTool = defineTool({
       // A passing command's output is noise to the planner; a failing one keeps its tail.
       output: r.passed ? "" : r.output.length > OUTPUT_CHARS ? `…${r.output.slice(-OUTPUT_CHARS)}` : r.output,
     }));
-    const structured = { passed: run.passed, where, results };
+    const structured = fitToBudget({ passed: run.passed, where, results });
     const failed = results.filter((r) => !r.passed && !r.skipped).length;
     const head = run.passed ? `passed (${results.length} command(s))` : `failed (${failed} failing)`;
     return { structured, text: textOf(head, structured) };

@@ -64,6 +64,19 @@ describe("run_validation through the stdio server", () => {
     expect(failed.results[1]).toMatchObject({ skipped: true, passed: false });
   });
 
+  it("keeps the whole answer within the result budget however much failing output there is", async () => {
+    // 20 failing commands, each printing 8 KB of 3-byte characters (the worst case for tokens per byte).
+    const noisy = `node -e "process.stdout.write('漢'.repeat(9000)); console.log(' END'); process.exit(2)"`;
+    const r = await server.call("run_validation", {
+      commands: Array(20).fill(noisy),
+      continue_on_failure: true,
+    });
+    const run = r.structuredContent as Run;
+    expect(run.results).toHaveLength(20);
+    expect(run.results.every((x) => x.exit_code === 2 && x.output.endsWith("END"))).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(r.structuredContent))).toBeLessThanOrEqual(45_000);
+  });
+
   it("strips API keys from the child's environment", async () => {
     const r = await server.call("run_validation", {
       commands: [

@@ -215,7 +215,7 @@ describe("the whole workflow through the stdio server", () => {
       stat: string;
     };
     expect(review.truncated).toBe(true);
-    expect(review.diff.length).toBeLessThanOrEqual(60_000);
+    expect(review.diff.length).toBeLessThanOrEqual(40_000);
     expect(review.stat).toContain("src/table.ts");
     const whole = readFileSync(join(env.repo, review.diff_path!), "utf8");
     expect(whole).toContain("generated line 3999");
