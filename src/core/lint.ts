@@ -183,7 +183,7 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
     const side = facts.promptTokens < SWEET_SPOT.min ? "below" : "above";
     warn(
       "estimate",
-      `estimated executor prompt of ${facts.promptTokens} tokens is ${side} the 2,000–5,000 sweet spot; ${
+      `the executor prompt is ~${facts.promptTokens} tokens per turn (estimate.input_tokens counts every turn), ${side} the 2,000–5,000 sweet spot; ${
         side === "below"
           ? "consider merging with a neighbouring task"
           : "split the task or narrow the line ranges"
