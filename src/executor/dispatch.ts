@@ -319,7 +319,11 @@ export class Dispatcher {
     );
     opts.onProgress?.(`${id}: attempt ${n} ${first.status}; escalating to ${escalated.alias}`);
     const second = await this.attempt(id, updated.attempts.length, opts.escalateTo, opts, n);
-    return { ...second, escalated_from: `attempt ${n} on ${first.usage.model}: ${first.status}` };
+    const firstCost = first.usage.cost_usd === null ? "cost unknown" : `$${first.usage.cost_usd.toFixed(4)}`;
+    return {
+      ...second,
+      escalated_from: `attempt ${n} on ${first.usage.model}: ${first.status} (${firstCost})`,
+    };
   }
 
   private async record(

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
+import { UserError } from "../core/errors.js";
 import { LEDGER_PHASES } from "../core/ledger-entry.js";
 import { modelField, SLUG_RE } from "../core/mini-task.js";
 import { resolveModel } from "../providers/registry.js";
@@ -35,6 +36,12 @@ export const logTokensTool = defineTool({
       import("../store/report.js"),
     ]);
     const ws = await ctx.workspace();
+    if (args.task_id && !args.task_id.startsWith(`${args.project}/`)) {
+      throw new UserError(
+        `task_id ${args.task_id} is not in project ${args.project}; give that project or drop task_id.`,
+        "task_id",
+      );
+    }
     const model = resolveModel(await ctx.config(), args.model);
     const usage = {
       input_tokens: args.input_tokens,

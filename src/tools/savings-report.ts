@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import { z } from "zod";
+import { UserError } from "../core/errors.js";
 import { SLUG_RE } from "../core/mini-task.js";
 import { renderReportTable } from "../core/report-render.js";
 import { savingsReportSchema } from "../core/savings.js";
@@ -17,7 +19,21 @@ export const savingsReportTool = defineTool({
   async handle({ project }, ctx) {
     const ws = await ctx.workspace();
     const { tasks } = await (await ctx.tasks()).list({ project });
-    const { buildSavingsReport } = await import("../store/report.js");
+    const [{ buildSavingsReport }, { LEDGER_FILE, Ledger }] = await Promise.all([
+      import("../store/report.js"),
+      import("../store/ledger.js"),
+    ]);
+    // A typo must not create a phantom project with an empty LOG.md.
+    if (
+      tasks.length === 0 &&
+      (await new Ledger(join(ws.dir, LEDGER_FILE)).read({ project })).entries.length === 0
+    ) {
+      const known = await (await ctx.tasks()).projects();
+      throw new UserError(
+        `project "${project}" has no tasks and no ledger records${known.length ? `; known projects: ${known.slice(0, 10).join(", ")}` : ""}.`,
+        "project",
+      );
+    }
     const built = await buildSavingsReport({
       workspaceRoot: ws.root,
       dir: ws.dir,

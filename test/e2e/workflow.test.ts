@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { toolUse } from "../fakes/llm-server.js";
@@ -278,6 +278,14 @@ describe("the whole workflow through the stdio server", () => {
       applied: ["packages/calc/src/math.ts"],
     });
     expect(readFileSync(join(env.root, "src/math.ts"), "utf8")).toContain("b + a");
+  });
+
+  it("savings_report for a project that does not exist says so and writes nothing", async () => {
+    env = await startDispatchEnv({ "src/math.ts": MATH });
+    const r = await env.server.call("savings_report", { project: "calcc" });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toBe('project "calcc" has no tasks and no ledger records.');
+    expect(existsSync(join(env.root, "mini-projects/calcc"))).toBe(false);
   });
 
   it("serves the prompts and resources", async () => {
