@@ -108,6 +108,16 @@ async function reportCommand(
     import("./core/report-render.js"),
   ]);
   const projects = project ? [project] : await store.projects();
+  if (project && (await store.list({ project })).tasks.length === 0) {
+    const { LEDGER_FILE, Ledger } = await import("./store/ledger.js");
+    const { join } = await import("node:path");
+    if ((await new Ledger(join(ws.dir, LEDGER_FILE)).read({ project })).entries.length === 0) {
+      process.stderr.write(
+        `delegate-mcp: project "${project}" has no tasks and no ledger records in ${ws.dir}.\n`,
+      );
+      return 2;
+    }
+  }
   if (projects.length === 0) {
     process.stderr.write(`No projects in ${ws.dir} yet; create a mini-task first.\n`);
     if (json) out("[]");

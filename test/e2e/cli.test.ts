@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, cleanEnv, makeRepo, removeDir, startServer } from "./harness.js";
@@ -84,6 +84,13 @@ describe("delegate-mcp report and tasks", () => {
     const run = cli(["tasks"], repo);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/todo\/01-move-parser\s+ready/);
+  });
+
+  it("report for an unknown project fails and writes nothing", () => {
+    const run = cli(["report", "--project", "tdo"], repo);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/project "tdo" has no tasks and no ledger records/);
+    expect(existsSync(join(repo, "mini-projects/tdo"))).toBe(false);
   });
 
   it("an unknown command or flag fails with usage on stderr", () => {
