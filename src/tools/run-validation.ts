@@ -16,7 +16,11 @@ export const runValidationTool = defineTool({
     .object({
       task_id: taskIdField.optional(),
       commands: z
-        .array(z.union([z.string().min(1), validationCommandSchema]))
+        .array(
+          z.union([z.string().min(1), validationCommandSchema], {
+            error: "must be a shell command string or {run, expect_exit?, expect_output?, timeout_s?}",
+          }),
+        )
         .min(1)
         .max(20)
         .optional(),

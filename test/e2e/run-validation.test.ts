@@ -145,3 +145,20 @@ describe("run_validation through the stdio server", () => {
     expect(messages).toEqual(["true", "true", "true"]);
   });
 });
+
+describe("run_validation argument errors", () => {
+  it("a command that is neither a string nor {run, ...} gets one sentence naming the form", async () => {
+    const repo = makeRepo({ "a.txt": "a\n" });
+    const server = await startServer({ root: repo });
+    try {
+      const r = await server.call("run_validation", { commands: [123] });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toBe(
+        "commands[0] must be a shell command string or {run, expect_exit?, expect_output?, timeout_s?}.",
+      );
+    } finally {
+      await server.close();
+      removeDir(repo);
+    }
+  });
+});
