@@ -2,14 +2,14 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { SLUG_RE } from "./core/mini-task.js";
+import { SLUG_RE } from "./core/ids.js";
 import type { TaskStore } from "./store/tasks.js";
 import { readTemplate } from "./store/templates.js";
 import type { Workspace } from "./store/workspace.js";
 
 interface ResourceDeps {
   workspace(): Promise<Workspace>;
-  storeFor(ws: Workspace): TaskStore;
+  storeFor(ws: Workspace): Promise<TaskStore>;
 }
 
 /** MCP's "resource not found" error code. */
@@ -44,7 +44,7 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
     new ResourceTemplate("delegate://projects/{project}/log", {
       list: async () => {
         const ws = await deps.workspace();
-        const projects = await deps.storeFor(ws).projects();
+        const projects = await (await deps.storeFor(ws)).projects();
         return {
           resources: projects.map((p) => ({
             uri: `delegate://projects/${p}/log`,
@@ -77,7 +77,7 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
     new ResourceTemplate("delegate://tasks/{project}/{task}", {
       list: async () => {
         const ws = await deps.workspace();
-        const { tasks } = await deps.storeFor(ws).list();
+        const { tasks } = await (await deps.storeFor(ws)).list();
         return {
           resources: tasks.map((t) => ({
             uri: `delegate://tasks/${t.id}`,
@@ -91,7 +91,7 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
     async (uri, vars) => {
       const id = `${one(vars.project)}/${one(vars.task)}`;
       const ws = await deps.workspace();
-      const store = deps.storeFor(ws);
+      const store = await deps.storeFor(ws);
       let path: string;
       try {
         path = store.jsonPath(id).replace(/\.json$/, ".md");

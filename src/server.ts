@@ -10,9 +10,9 @@ import { isUserError, messageOf, shown } from "./core/errors.js";
 import { describeIssue } from "./core/zod-errors.js";
 import { log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
-import { type Config, loadConfig } from "./providers/config.js";
+import type { Config } from "./providers/config.js";
 import { registerResources } from "./resources.js";
-import { TaskStore } from "./store/tasks.js";
+import type { TaskStore } from "./store/tasks.js";
 import { resolveWorkspace, type Workspace } from "./store/workspace.js";
 import {
   jsonSchemaOf,
@@ -21,7 +21,6 @@ import {
   type ToolContext,
   type ToolDefinition,
 } from "./tools/define.js";
-import { TOOLS } from "./tools/index.js";
 
 export const SERVER_NAME = "delegate-mcp";
 export const SERVER_VERSION = "0.1.0";
@@ -48,12 +47,21 @@ const stores = new Map<string, TaskStore>();
 // Start-up repair runs once per workspace per process, on the first tool call that opens its tasks.
 const recovered = new Map<string, Promise<unknown>>();
 
+// Tool modules (zod schemas, handlers) load on the first tools/call: a start only answers
+// initialize and tools/list, and tools/list comes precomputed from the build.
+type ToolsModule = typeof import("./tools/index.js");
+let toolsModule: Promise<ToolsModule> | undefined;
+function loadTools(): Promise<ToolsModule> {
+  toolsModule ??= import("./tools/index.js");
+  return toolsModule;
+}
+
 /**
- * What tools/list answers. `npm run build` writes it to dist/tools/listed.json (scripts/postbuild.mjs)
- * so a start does not convert 22 zod schemas; a test keeps that file equal to this computation.
+ * What tools/list answers, from the tool definitions. `npm run build` writes it to
+ * dist/tools/listed.json (scripts/postbuild.mjs); a test keeps that file equal to this.
  */
-export function computeToolList() {
-  return TOOLS.map((t) => ({
+export function computeToolList(tools: ToolsModule["TOOLS"]) {
+  return tools.map((t) => ({
     name: t.name,
     description: t.description,
     inputSchema: jsonSchemaOf(t.input, "input"),
@@ -62,19 +70,19 @@ export function computeToolList() {
   }));
 }
 
-let cachedList: ReturnType<typeof computeToolList> | undefined;
+type ToolList = ReturnType<typeof computeToolList>;
+let cachedList: Promise<ToolList> | undefined;
 
-function toolList(): ReturnType<typeof computeToolList> {
-  if (cachedList) return cachedList;
-  try {
-    const built = JSON.parse(readFileSync(new URL("./tools/listed.json", import.meta.url), "utf8"));
-    const names = TOOLS.map((t) => t.name).join(",");
-    if (Array.isArray(built) && built.map((t: { name: string }) => t.name).join(",") === names)
-      cachedList = built;
-  } catch {
-    // Not built (tests run from src) or unreadable: compute it.
-  }
-  cachedList ??= computeToolList();
+function toolList(): Promise<ToolList> {
+  cachedList ??= (async () => {
+    try {
+      const built = JSON.parse(readFileSync(new URL("./tools/listed.json", import.meta.url), "utf8"));
+      if (Array.isArray(built) && built.length > 0) return built as ToolList;
+    } catch {
+      // Not built (running from src) or unreadable: compute it.
+    }
+    return computeToolList((await loadTools()).TOOLS);
+  })();
   return cachedList;
 }
 
@@ -135,23 +143,29 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
   const workspace = (): Promise<Workspace> =>
     resolveWorkspace({ flag: opts.root, env, listRoots, cwd: opts.cwd ?? process.cwd() });
 
-  const storeFor = (ws: Workspace): TaskStore => {
+  const storeFor = async (ws: Workspace): Promise<TaskStore> => {
     const key = `${ws.root}\0${ws.dirRel}`;
     let store = stores.get(key);
     if (!store) {
-      store = new TaskStore(ws);
+      const { TaskStore } = await import("./store/tasks.js");
+      store = stores.get(key) ?? new TaskStore(ws);
       stores.set(key, store);
     }
     return store;
   };
 
-  const tools = new Map<string, ToolDefinition>(TOOLS.map((t) => [t.name, t as unknown as ToolDefinition]));
-  const listed = toolList();
+  let tools: Map<string, ToolDefinition> | undefined;
+  const toolNamed = async (name: string): Promise<ToolDefinition | undefined> => {
+    tools ??= new Map((await loadTools()).TOOLS.map((t) => [t.name, t as unknown as ToolDefinition]));
+    return tools.get(name);
+  };
 
   server.server.registerCapabilities({ tools: { listChanged: false } });
-  server.server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed as never }));
+  server.server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: (await toolList()) as never,
+  }));
   server.server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
-    const tool = tools.get(req.params.name);
+    const tool = await toolNamed(req.params.name);
     if (!tool)
       return errorResult(`Unknown tool "${shown(req.params.name, 60)}"; call tools/list for the names.`);
     const parsed = tool.input.safeParse(req.params.arguments ?? {});
@@ -164,9 +178,12 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
         ws ??= workspace();
         return ws;
       },
-      config: async (): Promise<Config> => (await loadConfig((await ctx.workspace()).root, env)).config,
+      config: async (): Promise<Config> => {
+        const { loadConfig } = await import("./providers/config.js");
+        return (await loadConfig((await ctx.workspace()).root, env)).config;
+      },
       tasks: async () => {
-        const store = storeFor(await ctx.workspace());
+        const store = await storeFor(await ctx.workspace());
         const key = `${store.ws.root}\0${store.ws.dirRel}`;
         let repair = recovered.get(key);
         if (!repair) {

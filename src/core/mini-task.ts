@@ -1,9 +1,8 @@
 import { z } from "zod";
 
-/** Project names and slugs: lowercase, digits, dashes; never starting with "-" (git argument safety). */
-export const SLUG_RE = /^[a-z0-9][a-z0-9-]{0,47}$/;
-export const TASK_ID_RE = /^([a-z0-9][a-z0-9-]{0,47})\/(\d{2,4})-([a-z0-9][a-z0-9-]{0,47})$/;
-export const LINES_RE = /^(\d+)-(\d+)$/;
+import { LINES_RE, SLUG_RE, TASK_ID_RE } from "./ids.js";
+
+export { LINES_RE, SLUG_RE, TASK_ID_RE };
 
 export const TASK_STATUSES = [
   "ready",

@@ -217,8 +217,9 @@ describe("dispatch preconditions", () => {
 describe("the build", () => {
   it("dist/tools/listed.json is exactly what the server would compute (npm run build writes it)", async () => {
     const { computeToolList } = await import("../../src/server.js");
+    const { TOOLS } = await import("../../src/tools/index.js");
     const built = JSON.parse(readFileSync(join(PROJECT_ROOT, "dist/tools/listed.json"), "utf8"));
-    expect(built).toEqual(JSON.parse(JSON.stringify(computeToolList())));
+    expect(built).toEqual(JSON.parse(JSON.stringify(computeToolList(TOOLS))));
   });
 });
 
