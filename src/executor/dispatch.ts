@@ -493,8 +493,16 @@ export class Dispatcher {
           status = "error";
           error = outcome.error;
         } else {
-          progress("server-side validation");
-          validation = await validate();
+          // The executor's run_validation was the server's own run: when nothing changed since
+          // (no write after it, nothing reverted), it is the check; otherwise run it again.
+          const fresh = outOfScope.length === 0 ? tools.freshValidation : undefined;
+          if (fresh) {
+            progress("server-side validation: the run after the last edit stands");
+            validation = fresh;
+          } else {
+            progress("server-side validation");
+            validation = await validate();
+          }
           if (opts.signal.aborted) status = "cancelled";
           else if (outcome.status === "budget_exceeded") status = "budget_exceeded";
           else status = validation.passed ? "passed" : "failed";

@@ -82,6 +82,11 @@ export class ExecutorTools {
   readonly refused: string[] = [];
   readonly written = new Set<string>();
   readonly validations: ValidationRun[] = [];
+  /**
+   * The server's own run of the spec's commands after the executor's last write, if any: the
+   * tree has not changed since, so the dispatcher can use it instead of running them again.
+   */
+  freshValidation: ValidationRun | undefined;
   finished: Finish | undefined;
   private readonly modify: Set<string>;
   private readonly readable: Map<string, { start: number; end: number }[] | "all">;
@@ -224,6 +229,7 @@ export class ExecutorTools {
     await mkdir(dirname(abs), { recursive: true });
     await writeFile(abs, content);
     this.written.add(path);
+    this.freshValidation = undefined;
     return { content: `Wrote ${path} (${countLines(content)} lines).`, isError: false };
   }
 
@@ -262,12 +268,14 @@ export class ExecutorTools {
     }
     await writeFile(abs, text.slice(0, first) + newString + text.slice(first + oldString.length));
     this.written.add(path);
+    this.freshValidation = undefined;
     return { content: `Edited ${path} at line ${lineOf(text, first)}.`, isError: false };
   }
 
   private async runValidation(): Promise<ToolReply> {
     const run = await this.validate();
     this.validations.push(run);
+    this.freshValidation = run;
     if (run.passed)
       return { content: `Validation passed (${run.results.length} command(s)).`, isError: false };
     const failed = run.results.filter((r) => !r.passed && !r.skipped);

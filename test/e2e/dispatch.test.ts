@@ -399,12 +399,33 @@ describe.each(["anthropic", "openai"] as const)(
           `${id}: turn 1/12 on fake`,
           `${id}: turn 3/12 on fake`,
           `${id}: validation 1/1: grep -q 'export function subtract' src/math.ts`,
-          `${id}: server-side validation`,
+          `${id}: server-side validation: the run after the last edit stands`,
           `${id}: attempt 1: passed`,
         ]),
       );
+      // The executor's run_validation came after its last edit: the commands ran once, not twice.
+      expect(messages.filter((m) => m.includes(": validation 1/1"))).toHaveLength(1);
       // What the planner reads and pays for: DESIGN's 150–300 tokens for a passing task.
       expect(countTokens(JSON.stringify(r.structuredContent))).toBeLessThanOrEqual(300);
+    });
+
+    it("re-runs validation itself when the executor edited after its own passing run", async () => {
+      env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
+      env.fake.setHandler(
+        byTitle({
+          "Edit after check": [
+            editSubtract,
+            validate,
+            // Breaks the file after the passing run, then claims success.
+            toolUse("write_file", { path: "src/math.ts", content: "broken\n" }),
+            finish(),
+          ],
+        }),
+      );
+      const id = await create(env, spec("Edit after check"));
+      const [r] = await dispatch(env, { task_id: id });
+      expect(r!.status).toBe("failed");
+      expect(r!.validation).toMatchObject({ passed: false, ran: 1 });
     });
 
     it("escalates a failed attempt once to escalate_to, billing each attempt separately", async () => {
