@@ -67,6 +67,25 @@ export function closestMatch(file: string, needle: string): { line: number; text
   return { line: best.line + 1, text: numberLines(file, best.line + 1, best.line + size) };
 }
 
+/** `text` with a leading "N<tab>" removed from every line, or null when some line has none. */
+export function withoutLineNumbers(text: string): string | null {
+  const lines = text.split("\n");
+  const out: string[] = [];
+  for (const [i, line] of lines.entries()) {
+    const m = /^\d+\t/.exec(line);
+    if (!m) {
+      // A trailing empty line (text ending in "\n") carries no number.
+      if (line === "" && i === lines.length - 1) {
+        out.push(line);
+        continue;
+      }
+      return null;
+    }
+    out.push(line.slice(m[0].length));
+  }
+  return out.join("\n");
+}
+
 function lineOf(text: string, index: number): number {
   let n = 1;
   for (let i = 0; i < index; i++) if (text.charCodeAt(i) === 10) n++;
@@ -235,8 +254,8 @@ export class ExecutorTools {
 
   private async editFile(args: Record<string, unknown>): Promise<ToolReply> {
     const path = norm(this.str(args, "path", "edit_file"));
-    const oldString = this.str(args, "old_string", "edit_file");
-    const newString = this.str(args, "new_string", "edit_file");
+    let oldString = this.str(args, "old_string", "edit_file");
+    let newString = this.str(args, "new_string", "edit_file");
     const abs = await this.checkWritable(path, "edit_file");
     if (typeof abs !== "string") return abs;
     if (oldString === "")
@@ -247,7 +266,23 @@ export class ExecutorTools {
     );
     if (!exists) return { content: `${path} does not exist; use write_file to create it.`, isError: true };
     const text = await readFile(abs, "utf8");
-    const first = text.indexOf(oldString);
+    let first = text.indexOf(oldString);
+    let note = "";
+    if (first < 0) {
+      // Small models often copy the excerpt's "N<tab>" line numbers into old_string: when the text
+      // matches without them (and new_string is numbered the same way), that is what was meant.
+      const bareOld = withoutLineNumbers(oldString);
+      const bareNew = withoutLineNumbers(newString);
+      if (bareOld !== null && (bareNew !== null || !/^\d+\t/.test(newString))) {
+        const at = text.indexOf(bareOld);
+        if (at >= 0 && text.indexOf(bareOld, at + 1) < 0) {
+          oldString = bareOld;
+          newString = bareNew ?? newString;
+          first = at;
+          note = " (line numbers removed from old_string; leave them out next time)";
+        }
+      }
+    }
     if (first < 0) {
       const near = closestMatch(text, oldString);
       const hint = near ? ` The closest text is at line ${near.line}:\n${near.text}` : "";
@@ -269,7 +304,7 @@ export class ExecutorTools {
     await writeFile(abs, text.slice(0, first) + newString + text.slice(first + oldString.length));
     this.written.add(path);
     this.freshValidation = undefined;
-    return { content: `Edited ${path} at line ${lineOf(text, first)}.`, isError: false };
+    return { content: `Edited ${path} at line ${lineOf(text, first)}${note}.`, isError: false };
   }
 
   private async runValidation(): Promise<ToolReply> {
