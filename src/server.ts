@@ -100,6 +100,9 @@ function createState(env: NodeJS.ProcessEnv, createModel?: ModelFactory): Server
       running.set(settled, abort);
       return settled as typeof work;
     },
+    busy() {
+      return running.size > 0;
+    },
     async drain() {
       while (running.size) await Promise.allSettled([...running.keys()]);
     },

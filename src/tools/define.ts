@@ -32,6 +32,8 @@ export interface ServerState {
   track<T>(work: Promise<T>, abort: AbortController): Promise<T>;
   /** Settles when every tracked piece of work has finished. */
   drain(): Promise<void>;
+  /** Whether any tracked work is still running (a dispatch, wait:false included). */
+  busy(): boolean;
 }
 
 export interface ToolResult<O> {

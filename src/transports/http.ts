@@ -34,7 +34,11 @@ export interface HttpServeOptions {
   root?: string | undefined;
   env: NodeJS.ProcessEnv;
   maxBodyBytes?: number;
+  /** A session with no request for this long, and no work running, is closed (default 30 min). */
+  idleTimeoutMs?: number;
 }
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60_000;
 
 export interface RunningHttpServer {
   /** http://host:port/mcp, with the real port when 0 was asked for. */
@@ -101,6 +105,10 @@ interface Session {
   transport: DeliveringTransport;
   delegate: DelegateServer;
   closed?: Promise<void>;
+  /** When the session last received a request or finished answering one. */
+  lastSeen: number;
+  /** Requests still being answered (an open GET stream counts): never idle while any is open. */
+  open: number;
 }
 
 class HttpError extends Error {
@@ -325,19 +333,25 @@ export async function serveHttp(opts: HttpServeOptions): Promise<RunningHttpServ
       },
       maxRequestBodySize: limit,
     });
-    const session: Session = { transport, delegate };
+    const session: Session = { transport, delegate, lastSeen: Date.now(), open: 0 };
     transport.onclose = () => void closeSession(session);
     transport.onerror = (err) => log.debug(`http transport: ${messageOf(err)}`);
     await delegate.server.connect(transport);
     return session;
   };
 
-  const sessionOf = (req: IncomingMessage): Session => {
+  const sessionOf = (req: IncomingMessage, res: ServerResponse): Session => {
     const id = req.headers["mcp-session-id"];
     if (typeof id !== "string" || id === "")
       throw new HttpError(400, "Bad Request: Mcp-Session-Id header is required (initialize first).");
     const session = sessions.get(id);
     if (!session) throw new HttpError(404, "Session not found: initialize a new session.", -32001);
+    session.lastSeen = Date.now();
+    session.open++;
+    res.once("close", () => {
+      session.open--;
+      session.lastSeen = Date.now();
+    });
     return session;
   };
 
@@ -348,13 +362,13 @@ export async function serveHttp(opts: HttpServeOptions): Promise<RunningHttpServ
     if (new URL(req.url ?? "/", "http://localhost").pathname !== MCP_PATH)
       throw new HttpError(404, `Not Found: MCP is served at ${MCP_PATH}.`);
     if (req.method === "GET" || req.method === "DELETE") {
-      await sessionOf(req).transport.handleRequest(req, res);
+      await sessionOf(req, res).transport.handleRequest(req, res);
       return;
     }
     if (req.method !== "POST") throw new HttpError(405, "Method Not Allowed: use POST, GET or DELETE.");
     const message = parseJson(await readBody(req, limit));
     if (req.headers["mcp-session-id"] !== undefined || !isInitialize(message)) {
-      await sessionOf(req).transport.handleRequest(req, res, message);
+      await sessionOf(req, res).transport.handleRequest(req, res, message);
       return;
     }
     const session = await openSession();
@@ -378,6 +392,23 @@ export async function serveHttp(opts: HttpServeOptions): Promise<RunningHttpServ
     });
   });
 
+  // Clients that vanish without DELETE would otherwise hold their session (and its server) forever.
+  const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const session of sessions.values()) {
+        if (session.open === 0 && now - session.lastSeen >= idleMs && !session.delegate.state.busy()) {
+          log.debug(`http session ${session.transport.sessionId} idle for ${idleMs} ms; closing it`);
+          void session.transport.close().catch(() => {});
+          void closeSession(session);
+        }
+      }
+    },
+    Math.max(50, Math.min(60_000, Math.floor(idleMs / 4))),
+  );
+  sweeper.unref();
+
   await listen(server, opts.port, opts.host);
   const port = (server.address() as AddressInfo).port;
   allowed = allowedHosts(opts.host, port);
@@ -388,6 +419,7 @@ export async function serveHttp(opts: HttpServeOptions): Promise<RunningHttpServ
     port,
     close() {
       stopping ??= (async () => {
+        clearInterval(sweeper);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.allSettled([...sessions.values()].map(closeSession));
         await Promise.allSettled([...closing]);
