@@ -46,11 +46,11 @@ async function open(idleTimeoutMs: number) {
 
 describe("HTTP sessions", () => {
   it("a session idle past the timeout is closed: its id then gets 404", async () => {
-    const { list } = await open(300);
+    const { list } = await open(1000);
     const first = await list();
     expect(first.status).toBe(200);
     await first.text();
-    await new Promise((r) => setTimeout(r, 1200));
+    await new Promise((r) => setTimeout(r, 3000));
     const late = await list();
     expect(late.status).toBe(404);
     await late.text();
