@@ -9,7 +9,12 @@ import type { Usage } from "../core/usage.js";
 import { log } from "../log.js";
 import { priceOf } from "../providers/catalog.js";
 import type { Config } from "../providers/config.js";
-import { createChatModel, keyVariables, resolveClientSettings } from "../providers/create.js";
+import {
+  assertKeyDestination,
+  createChatModel,
+  keyVariables,
+  resolveClientSettings,
+} from "../providers/create.js";
 import { executorModel, type ResolvedModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
 import { LEDGER_FILE, Ledger } from "../store/ledger.js";
@@ -53,6 +58,8 @@ export interface DispatchDeps {
   ws: Workspace;
   store: TaskStore;
   config: Config;
+  /** The workspace's own config file when the config came from it (not the user's): it is not trusted with keys. */
+  workspaceConfigPath?: string | undefined;
   env: NodeJS.ProcessEnv;
   /** Makes the ChatModel; tests and the demo swap in other factories. */
   createModel?: (model: ResolvedModel, env: NodeJS.ProcessEnv) => Promise<ChatModel>;
@@ -198,8 +205,11 @@ export class Dispatcher {
     // A missing key is the caller's to fix: say so before any task is marked running.
     if (!this.deps.createModel) {
       const models = tasks.map((t) => executorModel(this.deps.config, opts.model ?? t.model));
-      for (const m of [...models, ...(escalation ? [escalation] : [])])
+      for (const m of [...models, ...(escalation ? [escalation] : [])]) {
         resolveClientSettings(m, { env: this.deps.env });
+        if (this.deps.workspaceConfigPath)
+          assertKeyDestination(m, this.deps.env, this.deps.workspaceConfigPath);
+      }
     }
     const attempts = new Map<string, number>();
     for (const task of tasks) {

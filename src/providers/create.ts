@@ -36,6 +36,35 @@ export function keyVariables(config: Config): string[] {
   ];
 }
 
+/** Where the providers' own keys belong; any other non-loopback host needs the user's consent. */
+const OFFICIAL_HOSTS: Record<string, string> = {
+  ANTHROPIC_API_KEY: "api.anthropic.com",
+  OPENAI_API_KEY: "api.openai.com",
+};
+
+/**
+ * A repository's own delegate.config.json must not be able to send the user's Anthropic or OpenAI
+ * key to a server of its choosing (a cloned repo is not trusted). Throws unless the host is the
+ * provider's, a loopback address, or listed in DELEGATE_TRUSTED_HOSTS (comma-separated).
+ */
+export function assertKeyDestination(model: ResolvedModel, env: NodeJS.ProcessEnv, configPath: string): void {
+  const official = OFFICIAL_HOSTS[model.apiKeyEnv];
+  if (!official || !model.baseURL) return;
+  let host: string;
+  try {
+    host = new URL(model.baseURL).hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  } catch {
+    return;
+  }
+  if (host === official || host === "localhost" || host === "::1" || /^127\./.test(host)) return;
+  const trusted = (env.DELEGATE_TRUSTED_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase());
+  if (trusted.includes(host)) return;
+  throw new UserError(
+    `${configPath} would send ${model.apiKeyEnv} to ${host} (model ${model.alias}); if you trust that host, add it to DELEGATE_TRUSTED_HOSTS in the MCP server's env, or give the model its own api_key_env.`,
+    `models.${model.alias}.base_url`,
+  );
+}
+
 /**
  * Key and endpoint for `model`, read from `env`. The config's base_url always wins over one
  * inherited from the environment (MCP clients pass their own ANTHROPIC_BASE_URL to servers).

@@ -67,12 +67,18 @@ export const dispatchTool = defineTool({
     const ids = [...(args.task_id ? [args.task_id] : []), ...(args.task_ids ?? [])];
     if (ids.length === 0) throw new UserError("Give task_id or task_ids (from create_mini_task).", "task_id");
     const ws = await ctx.workspace();
-    const config = await ctx.config();
-    const { Dispatcher } = await import("../executor/dispatch.js");
+    const [{ Dispatcher }, { loadConfig, CONFIG_FILE }] = await Promise.all([
+      import("../executor/dispatch.js"),
+      import("../providers/config.js"),
+    ]);
+    const loaded = await loadConfig(ws.root, ctx.server.env);
+    const config = loaded.config;
+    const fromWorkspace = loaded.path?.endsWith(`/${CONFIG_FILE}`) === true;
     const dispatcher = new Dispatcher({
       ws,
       store: await ctx.tasks(),
       config,
+      ...(fromWorkspace ? { workspaceConfigPath: CONFIG_FILE } : {}),
       env: ctx.server.env,
       ...(ctx.server.createModel ? { createModel: ctx.server.createModel } : {}),
     });
