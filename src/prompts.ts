@@ -1,10 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
+import { fillTemplate } from "./core/render.js";
 import { readTemplate } from "./store/templates.js";
-
-function fill(template: string, values: Record<string, string>): string {
-  return template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => values[key] ?? whole);
-}
 
 /** plan_delegation (phase 1) and verify_delegation (phase 3). */
 export function registerPrompts(server: McpServer): void {
@@ -25,7 +22,7 @@ export function registerPrompts(server: McpServer): void {
       ]);
       return {
         messages: [
-          { role: "user", content: { type: "text", text: fill(plan, { goal, project, template }) } },
+          { role: "user", content: { type: "text", text: fillTemplate(plan, { goal, project, template }) } },
         ],
       };
     },
@@ -38,7 +35,7 @@ export function registerPrompts(server: McpServer): void {
       argsSchema: { project: z.string().describe("Project slug") },
     },
     async ({ project }) => {
-      const text = fill(await readTemplate("verify-delegation.md"), { project });
+      const text = fillTemplate(await readTemplate("verify-delegation.md"), { project });
       return { messages: [{ role: "user", content: { type: "text", text } }] };
     },
   );

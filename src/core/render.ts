@@ -53,7 +53,23 @@ export function renderMiniTask(task: StoredTask, template: string): string {
     on_failure: "Stop and report what failed (the failing command and its output). Do not debug.",
     next: task.next?.trim() || "_none_",
   };
+  return fillTemplate(template, values);
+}
+
+/** `{{name}}` placeholders replaced by `values`; unknown names are left as they are. */
+export function fillTemplate(template: string, values: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => values[key] ?? whole);
+}
+
+/** The start of `text` within `max` characters, marked with … when cut. */
+export function shorten(text: string, max: number): string {
+  const t = text.trim();
+  return t.length <= max ? t : `${t.slice(0, max - 1)}…`;
+}
+
+/** The end of `text` within `max` characters (where command output keeps its error), marked when cut. */
+export function tail(text: string, max: number): string {
+  return text.length <= max ? text : `…${text.slice(-(max - 1))}`;
 }
 
 /** The task as the executor reads it: compact, no decoration, nothing it does not need. */

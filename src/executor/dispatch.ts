@@ -5,6 +5,7 @@ import { messageOf, UserError } from "../core/errors.js";
 import type { LedgerEntry } from "../core/ledger-entry.js";
 import type { Attempt, StoredTask, TaskStatus } from "../core/mini-task.js";
 import { costOf, type Price } from "../core/pricing.js";
+import { shorten, tail } from "../core/render.js";
 import type { Usage } from "../core/usage.js";
 import { log } from "../log.js";
 import { priceOf } from "../providers/catalog.js";
@@ -92,15 +93,6 @@ const RERUNNABLE: ReadonlySet<TaskStatus> = new Set([
   "passed",
   "discarded",
 ]);
-
-function shorten(text: string, max: number): string {
-  const t = text.trim();
-  return t.length <= max ? t : `${t.slice(0, max - 1)}…`;
-}
-
-function tail(text: string, max: number): string {
-  return text.length <= max ? text : `…${text.slice(-(max - 1))}`;
-}
 
 /** A small semaphore: at most `n` tasks run their attempts at once. */
 function limiter(n: number) {

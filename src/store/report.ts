@@ -1,5 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { UserError } from "../core/errors.js";
 import type { LedgerEntry, LedgerPhase, LedgerSource } from "../core/ledger-entry.js";
@@ -11,6 +10,7 @@ import type { Usage } from "../core/usage.js";
 import { catalogVersion, priceOf } from "../providers/catalog.js";
 import type { Config } from "../providers/config.js";
 import { plannerModel, type ResolvedModel } from "../providers/registry.js";
+import { writeFileAtomic } from "./atomic.js";
 import { LEDGER_FILE, Ledger } from "./ledger.js";
 import { safePath } from "./safe-path.js";
 import { writeFailure } from "./write-failure.js";
@@ -141,13 +141,10 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
 
 /** Readers see the old file or the new one, never half of one. */
 async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(tmp, text, { encoding: "utf8", flush: true });
-    await rename(tmp, path);
+    await writeFileAtomic(path, text);
   } catch (err) {
-    await rm(tmp, { force: true });
     throw writeFailure(path, err);
   }
 }

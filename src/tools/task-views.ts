@@ -7,13 +7,10 @@ import {
   usageSchema,
   validationSummarySchema,
 } from "../core/mini-task.js";
+import { shorten } from "../core/render.js";
 
 /** Reports kept on the attempt are shortened in results the planner reads. */
 export const REPORT_MAX_CHARS = 600;
-
-export function shorten(text: string, max = REPORT_MAX_CHARS): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
 
 export const attemptViewSchema = z
   .object({
@@ -44,7 +41,7 @@ export function attemptView(a: Attempt): z.infer<typeof attemptViewSchema> {
     ...(a.out_of_scope.length ? { out_of_scope: a.out_of_scope } : {}),
     ...(a.refused.length ? { refused: a.refused } : {}),
     ...(a.validation ? { validation: a.validation } : {}),
-    ...(a.report ? { report: shorten(a.report) } : {}),
+    ...(a.report ? { report: shorten(a.report, REPORT_MAX_CHARS) } : {}),
     ...(a.error ? { error: a.error } : {}),
     ...(a.branch ? { branch: a.branch } : {}),
     ...(a.escalation_of ? { escalation_of: a.escalation_of } : {}),
