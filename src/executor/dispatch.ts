@@ -10,12 +10,7 @@ import type { Usage } from "../core/usage.js";
 import { log } from "../log.js";
 import { priceOf } from "../providers/catalog.js";
 import type { Config } from "../providers/config.js";
-import {
-  assertKeyDestination,
-  createChatModel,
-  keyVariables,
-  resolveClientSettings,
-} from "../providers/create.js";
+import { assertKeyDestination, createChatModel, resolveClientSettings } from "../providers/create.js";
 import { executorModel, type ResolvedModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
 import { LEDGER_FILE, Ledger } from "../store/ledger.js";
@@ -24,7 +19,9 @@ import { safePath } from "../store/safe-path.js";
 import type { TaskStore } from "../store/tasks.js";
 import { readTemplate } from "../store/templates.js";
 import type { Workspace } from "../store/workspace.js";
+import { validationOptions } from "../validation/options.js";
 import { runValidation, type ValidationRun } from "../validation/runner.js";
+import { latestRun } from "./locate.js";
 import { DEFAULT_MAX_TURNS, type LoopOutcome, runLoop } from "./loop.js";
 import { ExecutorTools } from "./scope.js";
 import {
@@ -178,6 +175,24 @@ export class Dispatcher {
     this.now = deps.now ?? (() => new Date());
   }
 
+  private readonly models = new Map<string, Promise<ChatModel>>();
+
+  /** One client per model for the whole dispatch: parallel attempts share its connection pool. */
+  private modelFor(resolved: ResolvedModel): Promise<ChatModel> {
+    const key = `${resolved.alias}\0${resolved.model}\0${resolved.baseURL ?? ""}`;
+    let model = this.models.get(key);
+    if (!model) {
+      const timeoutS = this.deps.config.limits?.request_timeout_s;
+      model = (this.deps.createModel ?? ((m, e) => defaultCreateModel(m, e, timeoutS)))(
+        resolved,
+        this.deps.env,
+      );
+      this.models.set(key, model);
+      model.catch(() => this.models.delete(key));
+    }
+    return model;
+  }
+
   /** The repository's top level, asked of git once per dispatch. */
   private repo(): Promise<string> {
     this.repoRoot ??= gitRoot(this.deps.ws.root);
@@ -258,10 +273,11 @@ export class Dispatcher {
       let p = done.get(task.id);
       if (!p) {
         p = (async () => {
-          const depResults = await Promise.all(
+          // Dependencies in the batch finish first; baseFor then reads their outcome from the store.
+          await Promise.all(
             task.depends_on.filter((d) => inBatch.has(d)).map((d) => runOne(inBatch.get(d)!)),
           );
-          return limit(() => this.runTask(task.id, attempts.get(task.id)!, depResults, opts)).finally(() =>
+          return limit(() => this.runTask(task.id, attempts.get(task.id)!, opts)).finally(() =>
             releaseRun(this.deps.ws, task.id).catch((err) =>
               log.warn(`could not remove the run marker of ${task.id}: ${messageOf(err)}`),
             ),
@@ -280,7 +296,7 @@ export class Dispatcher {
     for (const dep of task.depends_on) {
       const d = await this.deps.store.get(dep);
       if (d.status === "accepted") continue;
-      const branch = d.attempts[d.attempts.length - 1]?.branch;
+      const branch = latestRun(d)?.branch;
       if (d.status === "passed" && branch) {
         unaccepted.push({ id: dep, branch });
         continue;
@@ -295,12 +311,7 @@ export class Dispatcher {
     return unaccepted[0] ? { fromBranch: unaccepted[0].branch } : {};
   }
 
-  private async runTask(
-    id: string,
-    n: number,
-    _deps: TaskResult[],
-    opts: DispatchOptions,
-  ): Promise<TaskResult> {
+  private async runTask(id: string, n: number, opts: DispatchOptions): Promise<TaskResult> {
     const first = await this.attempt(id, n, opts.model, opts);
     if (
       !opts.escalateTo ||
@@ -410,24 +421,14 @@ export class Dispatcher {
           runValidation(task.validation, {
             cwd: wsInWt,
             env: this.deps.env,
-            scrubNames: keyVariables(this.deps.config),
+            ...validationOptions(this.deps.config),
             signal: opts.signal,
-            ...(this.deps.config.limits?.validation_timeout_s
-              ? { defaultTimeoutS: this.deps.config.limits.validation_timeout_s }
-              : {}),
-            ...(this.deps.config.limits?.validation_timeout_ceiling_s
-              ? { timeoutCeilingS: this.deps.config.limits.validation_timeout_ceiling_s }
-              : {}),
             onProgress: (e) => {
               if (e.phase === "start") progress(`validation ${e.index + 1}/${e.total}: ${e.run}`);
             },
           });
         const tools = new ExecutorTools(wsInWt, task, this.deps.ws.dirRel, validate);
-        const requestTimeoutS = this.deps.config.limits?.request_timeout_s;
-        const model = await (this.deps.createModel ?? ((m, e) => defaultCreateModel(m, e, requestTimeoutS)))(
-          resolved,
-          this.deps.env,
-        );
+        const model = await this.modelFor(resolved);
         const texts = new Map<string, string>();
         for (const f of [...task.files_to_read, ...task.files_to_modify]) {
           if (texts.has(f.path)) continue;
@@ -473,7 +474,7 @@ export class Dispatcher {
         head = committed.head;
         // git speaks repository paths; the spec speaks workspace paths (the same unless the
         // workspace is a subdirectory of the repository, e.g. a package in a monorepo).
-        const allowed = new Set(task.files_to_modify.map((f) => `${prefix}${f.path.replace(/^\.\/+/, "")}`));
+        const allowed = new Set([...tools.modify].map((p) => `${prefix}${p}`));
         outOfScope = committed.files.filter((c) => !allowed.has(c.path)).map((c) => c.path);
         if (outOfScope.length) {
           // Rare: undo what the executor should not have touched, as a second commit on the branch.
@@ -509,9 +510,6 @@ export class Dispatcher {
           else if (outcome.status === "budget_exceeded") status = "budget_exceeded";
           else status = validation.passed ? "passed" : "failed";
           error = outcome.error;
-          if (status === "passed" && outOfScope.length) {
-            // Reverted out-of-scope edits can leave the in-scope result relying on them: validation above already ran on the reverted tree.
-          }
         }
       }
     } catch (err) {

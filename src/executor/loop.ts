@@ -59,10 +59,25 @@ function cancelReason(signal: AbortSignal | undefined): string {
   return "cancelled by the client";
 }
 
-function chars(messages: Message[], system: string): number {
-  let n = system.length + JSON.stringify(EXECUTOR_TOOLS).length;
-  for (const m of messages) n += JSON.stringify(m).length;
-  return n;
+/** The conversation grows by appending; its size is kept as it grows, not recounted each turn. */
+class Conversation {
+  readonly messages: Message[] = [];
+  private size: number;
+
+  constructor(system: string, first: Message) {
+    this.size = system.length + JSON.stringify(EXECUTOR_TOOLS).length;
+    this.push(first);
+  }
+
+  push(m: Message): void {
+    this.messages.push(m);
+    this.size += JSON.stringify(m).length;
+  }
+
+  /** Characters sent per request: system prompt, tools and messages. */
+  get chars(): number {
+    return this.size;
+  }
 }
 
 /**
@@ -73,7 +88,7 @@ function chars(messages: Message[], system: string): number {
 export async function runLoop(opts: LoopOptions): Promise<LoopOutcome> {
   const maxTurns = opts.maxTurns ?? DEFAULT_MAX_TURNS;
   const maxFixRounds = opts.maxFixRounds ?? 0;
-  const messages: Message[] = [{ role: "user", content: opts.user }];
+  const conversation = new Conversation(opts.system, { role: "user", content: opts.user });
   let usage = zeroUsage();
   let turns = 0;
   let nudges = 0;
@@ -88,7 +103,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopOutcome> {
 
   while (turns < maxTurns) {
     if (opts.signal?.aborted) return outcome("cancelled", { error: cancelReason(opts.signal) });
-    const promptTokens = Math.ceil(chars(messages, opts.system) / CHARS_PER_TOKEN);
+    const promptTokens = Math.ceil(conversation.chars / CHARS_PER_TOKEN);
     let maxOut = opts.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     if (opts.maxTokens !== undefined) {
       const used =
@@ -112,7 +127,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopOutcome> {
     try {
       completion = await opts.model.complete({
         system: opts.system,
-        messages,
+        messages: conversation.messages,
         tools: EXECUTOR_TOOLS,
         maxTokens: maxOut,
         ...(opts.signal ? { signal: opts.signal } : {}),
@@ -128,7 +143,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopOutcome> {
     }
     usage = addUsage(usage, completion.usage);
     await opts.onCall?.(completion.usage);
-    messages.push({
+    conversation.push({
       role: "assistant",
       content: completion.content,
       ...(completion.toolCalls.length ? { toolCalls: completion.toolCalls } : {}),
@@ -144,7 +159,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopOutcome> {
           error: "the executor stopped without calling finish.",
           report: completion.content,
         });
-      messages.push({
+      conversation.push({
         role: "user",
         content: "Use the tools. When you are done, call finish with status and summary.",
       });
@@ -161,7 +176,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopOutcome> {
         ...(reply.isError ? { isError: true } : {}),
       });
     }
-    messages.push({ role: "tool", results });
+    conversation.push({ role: "tool", results });
     if (opts.signal?.aborted) return outcome("cancelled", { error: cancelReason(opts.signal) });
     if (opts.tools.finished)
       return outcome(opts.tools.finished.status === "complete" ? "complete" : "failed");

@@ -5,7 +5,18 @@ import type { Attempt, StoredTask } from "../core/mini-task.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { TaskStore } from "../store/tasks.js";
 import type { Workspace } from "../store/workspace.js";
+import { latestRun } from "./locate.js";
 import { applyToWorkspace, DEFAULT_DIFF_MAX_BYTES, diff, gitRoot, removeWorktree } from "./worktree.js";
+
+/** The first `maxBytes` of `text`, ending at a line end. */
+function cutAtLineEnd(text: string, maxBytes: number): string {
+  const head = Buffer.from(text, "utf8")
+    .subarray(0, maxBytes)
+    .toString("utf8")
+    .replace(/\uFFFD$/, "");
+  const end = head.lastIndexOf("\n");
+  return end > 0 ? head.slice(0, end + 1) : head;
+}
 
 /** A whole diff is written to a file up to this size; beyond it the planner uses git itself. */
 const DIFF_FILE_MAX_BYTES = 50 * 1024 * 1024;
@@ -21,8 +32,8 @@ export interface Review {
   diffPath?: string;
 }
 
-function latestRun(task: StoredTask): Attempt {
-  const attempt = [...task.attempts].reverse().find((a) => a.branch && a.base_commit);
+function currentRun(task: StoredTask): Attempt {
+  const attempt = latestRun(task);
   if (!attempt)
     throw new UserError(
       `task ${task.id} has not been dispatched yet; call dispatch_to_small_model first.`,
@@ -39,7 +50,7 @@ export async function reviewTask(
   maxBytes = DEFAULT_DIFF_MAX_BYTES,
 ): Promise<Review> {
   const task = await store.get(id);
-  const attempt = latestRun(task);
+  const attempt = currentRun(task);
   if (task.status === "accepted" || task.status === "discarded") {
     throw new UserError(
       `task ${id} is ${task.status}; its branch is gone. get_task shows its last attempt.`,
@@ -49,20 +60,20 @@ export async function reviewTask(
   if (!attempt.head_commit) {
     return { task, attempt, stat: "", diff: "", truncated: false, bytes: 0 };
   }
-  const repo = await gitRoot(ws.root);
-  const d = await diff(repo, attempt.base_commit!, attempt.head_commit, { maxBytes });
+  // One git diff: the whole change (up to the file limit), cut in memory for the answer.
+  const whole = await diff(await gitRoot(ws.root), attempt.base_commit!, attempt.head_commit, {
+    maxBytes: DIFF_FILE_MAX_BYTES,
+  });
+  const truncated = whole.bytes > maxBytes;
   const review: Review = {
     task,
     attempt,
-    stat: d.stat,
-    diff: d.diff,
-    truncated: d.truncated,
-    bytes: d.bytes,
+    stat: whole.stat,
+    diff: truncated ? cutAtLineEnd(whole.diff, maxBytes) : whole.diff,
+    truncated,
+    bytes: whole.bytes,
   };
-  if (d.truncated) {
-    const whole = await diff(repo, attempt.base_commit!, attempt.head_commit, {
-      maxBytes: DIFF_FILE_MAX_BYTES,
-    });
+  if (truncated) {
     const rel = `${ws.dirRel}/${id}.diff`;
     const abs = join(ws.root, rel);
     await mkdir(dirname(abs), { recursive: true });
@@ -90,12 +101,12 @@ export async function acceptTask(
       "task_id",
     );
   }
-  const attempt = latestRun(task);
+  const attempt = currentRun(task);
   const repo = await gitRoot(ws.root);
   const result = attempt.head_commit
     ? await applyToWorkspace(
         repo,
-        { path: attempt.worktree ?? repo, branch: attempt.branch!, base: attempt.base_commit! },
+        { branch: attempt.branch!, base: attempt.base_commit! },
         {
           ...(opts.commit
             ? { commit: true, message: `${task.title}\n\ndelegate-mcp task ${id}, attempt ${attempt.n}` }
@@ -128,8 +139,8 @@ export async function discardTask(
     throw new UserError(`task ${id} is already accepted; its changes are in your working tree.`, "task_id");
   if (task.status === "running")
     throw new UserError(`task ${id} is running; wait for it (get_task), then discard it.`, "task_id");
-  const repo = await gitRoot(ws.root);
-  await removeWorktree(repo, id);
+  // Never dispatched: nothing in git to remove (and the workspace need not be a git repository).
+  if (latestRun(task)) await removeWorktree(await gitRoot(ws.root), id);
   const updated = await store.update(id, (t) => {
     t.status = "discarded";
     return t;

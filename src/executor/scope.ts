@@ -1,8 +1,8 @@
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { messageOf, shown } from "../core/errors.js";
 import { type MiniTaskSpec, parseLines } from "../core/mini-task.js";
-import { countLines, numberLines } from "../core/render.js";
+import { countLines, numberLines, tail } from "../core/render.js";
 import type { ToolCall } from "../providers/types.js";
 import { protectedReason, safePath } from "../store/safe-path.js";
 import type { ValidationRun } from "../validation/runner.js";
@@ -99,7 +99,6 @@ function lineOf(text: string, index: number): number {
  */
 export class ExecutorTools {
   readonly refused: string[] = [];
-  readonly written = new Set<string>();
   readonly validations: ValidationRun[] = [];
   /**
    * The server's own run of the spec's commands after the executor's last write, if any: the
@@ -107,7 +106,8 @@ export class ExecutorTools {
    */
   freshValidation: ValidationRun | undefined;
   finished: Finish | undefined;
-  private readonly modify: Set<string>;
+  /** The spec's files_to_modify, normalized: the only files the executor may write. */
+  readonly modify: ReadonlySet<string>;
   private readonly readable: Map<string, { start: number; end: number }[] | "all">;
 
   constructor(
@@ -247,7 +247,6 @@ export class ExecutorTools {
       return { content: `content is over 1 MB; write smaller files.`, isError: true };
     await mkdir(dirname(abs), { recursive: true });
     await writeFile(abs, content);
-    this.written.add(path);
     this.freshValidation = undefined;
     return { content: `Wrote ${path} (${countLines(content)} lines).`, isError: false };
   }
@@ -260,12 +259,13 @@ export class ExecutorTools {
     if (typeof abs !== "string") return abs;
     if (oldString === "")
       return { content: "old_string is empty; copy the exact text to replace from the file.", isError: true };
-    const exists = await stat(abs).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) return { content: `${path} does not exist; use write_file to create it.`, isError: true };
-    const text = await readFile(abs, "utf8");
+    let text: string;
+    try {
+      text = await readFile(abs, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      return { content: `${path} does not exist; use write_file to create it.`, isError: true };
+    }
     let first = text.indexOf(oldString);
     let note = "";
     if (first < 0) {
@@ -302,7 +302,6 @@ export class ExecutorTools {
       };
     }
     await writeFile(abs, text.slice(0, first) + newString + text.slice(first + oldString.length));
-    this.written.add(path);
     this.freshValidation = undefined;
     return { content: `Edited ${path} at line ${lineOf(text, first)}${note}.`, isError: false };
   }
@@ -317,7 +316,7 @@ export class ExecutorTools {
     const body = failed
       .map(
         (r) =>
-          `$ ${r.run}\nexit ${r.exit_code ?? (r.timed_out ? "timeout" : "none")}\n${r.output.slice(-VALIDATION_TAIL_CHARS)}`,
+          `$ ${r.run}\nexit ${r.exit_code ?? (r.timed_out ? "timeout" : "none")}\n${tail(r.output, VALIDATION_TAIL_CHARS)}`,
       )
       .join("\n\n");
     return { content: `Validation failed.\n${body}`, isError: false };

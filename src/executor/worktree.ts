@@ -28,6 +28,7 @@ import os from "node:os";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
 import { parseTaskId } from "../core/mini-task.js";
+import { isWithin } from "../store/safe-path.js";
 import {
   assertRef,
   assertRepoPath,
@@ -106,12 +107,12 @@ const DIFF_HARDENING = ["--no-ext-diff", "--no-textconv", "--no-color"];
 /** The user's apply.whitespace=error must not refuse a patch git itself produced. */
 const APPLY = ["--whitespace=nowarn"];
 
-/** The repository's top level for `dir` (or any directory inside it). */
 // A directory's repository top level does not change while the server runs (short of a new
 // `git init` inside it): remember answers, and spare a git process on every dispatch step.
 const topLevels = new Map<string, string>();
 const commonDirs = new Map<string, string>();
 
+/** The repository's top level for `dir` (or any directory inside it). */
 export async function gitRoot(dir: string): Promise<string> {
   const abs = path.resolve(dir);
   const st = await stat(abs).catch(() => null);
@@ -190,12 +191,9 @@ export async function createWorktree(
   const wtPath = `${path.join(common, WORKTREES_DIR, ...taskId.split("/"))}-a${opts.attempt}`;
   await mkdir(path.dirname(wtPath), { recursive: true });
   try {
-    await addWorktree(root, ["worktree", "add", "--quiet", "-B", branch, "--", wtPath, base]);
+    await addWorktree(root, branch, wtPath, base);
   } catch (err) {
-    await rm(wtPath, { recursive: true, force: true });
-    await worktreeGit(root, ["worktree", "remove", "--force", "--force", "--", wtPath], {
-      okExitCodes: [0, 128],
-    });
+    await forceRemoveWorktree(root, wtPath);
     if (err instanceof GitError && /already checked out|already used by worktree/.test(err.stderr)) {
       throw new UserError(
         `branch ${branch} is checked out in another worktree; switch it to another branch first.`,
@@ -212,33 +210,44 @@ export async function createWorktree(
 const TRANSIENT_WORKTREE_ERROR =
   /failed to read .*(commondir|gitdir)|could not lock|Unable to create .*\.lock|File exists/;
 
-async function worktreeGit(root: string, args: string[], opts: GitRunOptions = {}): Promise<GitOutput> {
+async function worktreeGit(
+  root: string,
+  args: string[],
+  opts: GitRunOptions = {},
+  /** Runs before each retry after a thrown failure, e.g. to clear what a failed call left. */
+  beforeRetry?: () => Promise<void>,
+): Promise<GitOutput> {
   for (let attempt = 1; ; attempt++) {
-    const pause = () => new Promise((r) => setTimeout(r, 25 * attempt + Math.floor(Math.random() * 25)));
     try {
       const out = await git(root, args, opts);
       if (out.exitCode === 0 || attempt >= 6 || !TRANSIENT_WORKTREE_ERROR.test(out.stderr)) return out;
     } catch (err) {
       if (!(err instanceof GitError) || attempt >= 6 || !TRANSIENT_WORKTREE_ERROR.test(err.stderr)) throw err;
-      if (args[1] === "add") {
-        // git may have left the half-made worktree behind: clear it before trying again.
-        const wtPath = args[args.indexOf("--") + 1]!;
-        await git(root, ["worktree", "remove", "--force", "--force", "--", wtPath], {
-          okExitCodes: [0, 128],
-        });
-        await rm(wtPath, { recursive: true, force: true });
-      }
+      await beforeRetry?.();
     }
-    await pause();
+    await new Promise((r) => setTimeout(r, 25 * attempt + Math.floor(Math.random() * 25)));
   }
+}
+
+/** Drop a worktree's record and its directory, whatever state it is in; never fails. */
+async function forceRemoveWorktree(root: string, wtPath: string): Promise<GitOutput> {
+  const out = await worktreeGit(root, ["worktree", "remove", "--force", "--force", "--", wtPath], {
+    okExitCodes: [0, 128],
+  });
+  await rm(wtPath, { recursive: true, force: true });
+  return out;
 }
 
 /** `git worktree add`, one at a time per repository in this process (other processes: retried). */
 const adding = new Map<string, Promise<unknown>>();
 
-async function addWorktree(root: string, args: string[]): Promise<void> {
+async function addWorktree(root: string, branch: string, wtPath: string, base: string): Promise<void> {
+  const args = ["worktree", "add", "--quiet", "-B", branch, "--", wtPath, base];
   const previous = adding.get(root) ?? Promise.resolve();
-  const run = previous.then(() => worktreeGit(root, args));
+  // git may leave a half-made worktree behind: clear it before trying again.
+  const run = previous.then(() =>
+    worktreeGit(root, args, {}, () => forceRemoveWorktree(root, wtPath).then(() => {})),
+  );
   adding.set(
     root,
     run.catch(() => {}),
@@ -251,32 +260,13 @@ async function addWorktree(root: string, args: string[]): Promise<void> {
  * branch as delegate-mcp. Returns the new commit's sha, or null when there was nothing to commit.
  */
 export async function commitAll(wt: WorktreeInfo, message: string): Promise<string | null> {
-  if (typeof message !== "string" || message.trim() === "") {
-    throw new UserError("commit message is empty; give one.", "message");
-  }
-  await git(wt.path, ["add", "--all"]);
-  const staged = await git(wt.path, ["diff", "--cached", "--quiet", ...DIFF_HARDENING], {
-    okExitCodes: [0, 1],
-  });
-  if (staged.exitCode === 0) return null;
-  await git(wt.path, ["commit", "--quiet", "--no-verify", "--no-gpg-sign", "--file=-"], {
-    input: message,
-    env: DELEGATE_IDENTITY,
-  });
-  return (await git(wt.path, ["rev-parse", "HEAD"])).stdout.trim();
+  const before = (await git(wt.path, ["rev-parse", "HEAD"])).stdout.trim();
+  const head = await commitEverything(wt, message);
+  return head === before ? null : head;
 }
 
-/**
- * Commit everything the attempt changed and list the change against the base, in four git
- * processes (add, commit, rev-parse, diff) instead of changedFiles + commitAll's nine: the
- * dispatcher's hot path. Files come as in changedFiles, except that status is "A" for new files
- * (they are committed now). `head` is null when nothing changed.
- */
-export async function commitAndList(
-  wt: WorktreeInfo,
-  message: string,
-): Promise<{ head: string | null; files: ChangedFile[] }> {
-  assertRef(wt.base, "base");
+/** Stage every change in the worktree and commit it as delegate-mcp; returns HEAD afterwards. */
+async function commitEverything(wt: WorktreeInfo, message: string): Promise<string> {
   if (typeof message !== "string" || message.trim() === "") {
     throw new UserError("commit message is empty; give one.", "message");
   }
@@ -286,19 +276,30 @@ export async function commitAndList(
     env: DELEGATE_IDENTITY,
     okExitCodes: [0, 1],
   });
-  const head = (await git(wt.path, ["rev-parse", "HEAD"])).stdout.trim();
-  if (commit.exitCode !== 0 && head === wt.base) return { head: null, files: [] };
-  if (
-    commit.exitCode !== 0 &&
-    !/nothing (added )?to commit|nothing to commit/.test(commit.stdout + commit.stderr)
-  ) {
+  if (commit.exitCode !== 0 && !/nothing (added )?to commit/.test(commit.stdout + commit.stderr)) {
     throw new GitError(["commit"], commit.exitCode, commit.stderr);
   }
+  return (await git(wt.path, ["rev-parse", "HEAD"])).stdout.trim();
+}
+
+/**
+ * Commit everything the attempt changed and list the change against the base, in four git
+ * processes (add, commit, rev-parse, diff) instead of changedFiles + commitAll's nine: the
+ * dispatcher's hot path. Files come as in changedFiles, without a status (no caller needs one).
+ * `head` is null when nothing changed.
+ */
+export async function commitAndList(
+  wt: WorktreeInfo,
+  message: string,
+): Promise<{ head: string | null; files: Omit<ChangedFile, "status">[] }> {
+  assertRef(wt.base, "base");
+  const head = await commitEverything(wt, message);
+  if (head === wt.base) return { head: null, files: [] };
   const raw = splitNul(
     (await git(wt.path, ["diff", "--numstat", "--no-renames", "-z", ...DIFF_HARDENING, wt.base, head, "--"]))
       .stdout,
   );
-  const files: ChangedFile[] = [];
+  const files: Omit<ChangedFile, "status">[] = [];
   for (const record of raw) {
     const [added, removed, ...rest] = record.split("\t");
     const file = rest.join("\t");
@@ -307,11 +308,10 @@ export async function commitAndList(
       path: file,
       added: added === "-" ? -1 : Number(added),
       removed: removed === "-" ? -1 : Number(removed),
-      status: "M",
     });
   }
   return {
-    head: head === wt.base ? null : head,
+    head,
     files: files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
   };
 }
@@ -388,7 +388,7 @@ export async function revertPaths(wt: WorktreeInfo, paths: string[]): Promise<vo
   for (const p of remove) {
     const parent = await realpath(path.join(root, path.dirname(p))).catch(() => null);
     if (parent === null) continue;
-    if (!isInside(parent, root)) {
+    if (!isWithin(root, path.resolve(parent))) {
       throw new UserError(`paths: ${p} resolves outside the worktree; refused.`, "paths");
     }
     await rm(path.join(parent, path.basename(p)), { recursive: true, force: true });
@@ -452,7 +452,7 @@ export async function diff(
  */
 export async function applyToWorkspace(
   repo: string,
-  wt: WorktreeInfo,
+  wt: Pick<WorktreeInfo, "branch" | "base">,
   opts: { commit?: boolean; message?: string } = {},
 ): Promise<{ applied: string[]; commit?: string }> {
   const root = await gitRoot(repo);
@@ -599,7 +599,7 @@ export async function listDelegateWorktrees(repo: string): Promise<DelegateWorkt
   const base = path.join(await commonDir(root), WORKTREES_DIR);
   const records = await worktreeRecords(root);
   return records
-    .filter((r) => !r.main && (isInside(r.path, base) || r.branch.startsWith(BRANCH_PREFIX)))
+    .filter((r) => !r.main && (isWithin(base, path.resolve(r.path)) || r.branch.startsWith(BRANCH_PREFIX)))
     .map(({ path: p, branch, locked, prunable }) => ({ path: p, branch, locked, prunable }));
 }
 
@@ -622,9 +622,7 @@ export async function repairWorktrees(repo: string, opts: { staleAgeMs?: number 
 
   for (const wt of await listDelegateWorktrees(root)) {
     if (!wt.prunable) continue;
-    const removed = await worktreeGit(root, ["worktree", "remove", "--force", "--force", "--", wt.path], {
-      okExitCodes: [0, 128],
-    });
+    const removed = await forceRemoveWorktree(root, wt.path);
     done.push(
       removed.exitCode === 0
         ? `removed the record of missing worktree ${wt.path}`
@@ -706,17 +704,14 @@ async function removeTaskWorktrees(root: string, common: string, taskId: string)
   const isAttemptDir = (p: string) => path.dirname(p) === projectDir && attemptName.test(path.basename(p));
 
   for (const record of await worktreeRecords(root)) {
-    const ours = isInside(record.path, base);
+    const ours = isWithin(base, path.resolve(record.path));
     if (record.branch === branch && (record.main || !ours)) {
       throw new UserError(
         `branch ${branch} is checked out at ${record.path}; switch that worktree to another branch first.`,
       );
     }
     if (record.branch !== branch && !isAttemptDir(path.resolve(record.path))) continue;
-    await worktreeGit(root, ["worktree", "remove", "--force", "--force", "--", record.path], {
-      okExitCodes: [0, 128],
-    });
-    await rm(record.path, { recursive: true, force: true });
+    await forceRemoveWorktree(root, record.path);
   }
   for (const entry of await readdir(projectDir).catch(() => [] as string[])) {
     if (attemptName.test(entry)) await rm(path.join(projectDir, entry), { recursive: true, force: true });
@@ -1106,17 +1101,12 @@ async function worktreeGitDir(wtPath: string): Promise<string | null> {
 /** Deletes `dir` and its parents while they are empty, stopping at `root`. */
 async function removeEmptyDirs(dir: string, root: string): Promise<void> {
   let current = dir;
-  while (isInside(current, root) && current !== root) {
+  while (isWithin(root, path.resolve(current)) && current !== root) {
     const entries = await readdir(current).catch(() => null);
     if (entries === null || entries.length > 0) return;
     await rmdir(current).catch(() => {});
     current = path.dirname(current);
   }
-}
-
-function isInside(p: string, dir: string): boolean {
-  const rel = path.relative(dir, path.resolve(p));
-  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
 /** The kept bytes cut at the last line end (or, without one, before a character cut in half). */

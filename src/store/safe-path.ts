@@ -11,7 +11,8 @@ export interface SafePath {
 
 const MAX_LINKS = 40;
 
-function inside(root: string, p: string): boolean {
+/** Whether `p` is `root` or below it (lexically; "..cache" is inside, "../x" is not). */
+export function isWithin(root: string, p: string): boolean {
   const r = relative(root, p);
   return r === "" || (!r.startsWith(`..${sep}`) && r !== ".." && !isAbsolute(r));
 }
@@ -44,7 +45,7 @@ function checkSyntax(path: string, field: string): void {
 export async function safePath(root: string, path: string, field = "path"): Promise<SafePath> {
   checkSyntax(path, field);
   const lexical = isAbsolute(path) ? resolve(path) : resolve(root, path);
-  if (!inside(root, lexical)) {
+  if (!isWithin(root, lexical)) {
     refuse(
       field,
       path,
@@ -71,7 +72,7 @@ async function followLinks(root: string, target: string, original: string, field
       if (code === "ENOENT" || code === "ENOTDIR") {
         // Nothing below a missing component can be a symlink: the rest is literal.
         const rest = join(next, ...pending);
-        if (!inside(root, rest)) refuse(field, original, "it escapes the workspace");
+        if (!isWithin(root, rest)) refuse(field, original, "it escapes the workspace");
         return rest;
       }
       if (code === "ENAMETOOLONG")
@@ -84,7 +85,7 @@ async function followLinks(root: string, target: string, original: string, field
     }
     if (++hops > MAX_LINKS) refuse(field, original, "it has too many levels of symbolic links");
     const linkTarget = resolve(dirname(next), await readlink(next));
-    if (!inside(root, linkTarget)) {
+    if (!isWithin(root, linkTarget)) {
       refuse(
         field,
         original,
@@ -94,7 +95,7 @@ async function followLinks(root: string, target: string, original: string, field
     pending = [...relative(root, linkTarget).split(sep).filter(Boolean), ...pending];
     current = root;
   }
-  if (!inside(root, current)) refuse(field, original, "it escapes the workspace");
+  if (!isWithin(root, current)) refuse(field, original, "it escapes the workspace");
   return current;
 }
 

@@ -55,9 +55,9 @@ export const runValidationTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handle(args, ctx) {
     if (!args.task_id && !args.commands) throw new UserError("Give task_id or commands.", "task_id");
-    const [{ worktreeOf }, { keyVariables }, { runValidation }] = await Promise.all([
+    const [{ worktreeOf }, { validationOptions }, { runValidation }] = await Promise.all([
       import("../executor/locate.js"),
-      import("../providers/create.js"),
+      import("../validation/options.js"),
       import("../validation/runner.js"),
     ]);
     const ws = await ctx.workspace();
@@ -90,15 +90,9 @@ export const runValidationTool = defineTool({
     const run = await runValidation(commands, {
       cwd,
       env: ctx.server.env,
-      // Configured keys may have any name (api_key_env): never hand them to a shell command.
-      scrubNames: keyVariables(config),
+      ...validationOptions(config),
       signal: ctx.signal,
       ...(args.continue_on_failure ? { continueOnFailure: true } : {}),
-      ...(config.limits?.validation_timeout_s ? { defaultTimeoutS: config.limits.validation_timeout_s } : {}),
-      ...(config.limits?.validation_timeout_ceiling_s
-        ? { timeoutCeilingS: config.limits.validation_timeout_ceiling_s }
-        : {}),
-      ...(config.limits?.output_bytes ? { outputBytes: config.limits.output_bytes } : {}),
       onProgress: (e) => {
         if (e.phase === "start") void ctx.progress(++step, e.total, e.run);
       },
