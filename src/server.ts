@@ -10,7 +10,7 @@ import { isUserError, messageOf, shown } from "./core/errors.js";
 import { describeIssue } from "./core/zod-errors.js";
 import { log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
-import type { Config } from "./providers/config.js";
+import type { Config, LoadedConfig } from "./providers/config.js";
 import { registerResources } from "./resources.js";
 import type { TaskStore } from "./store/tasks.js";
 import { resolveWorkspace, type Workspace } from "./store/workspace.js";
@@ -175,16 +175,21 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
     if (!parsed.success) return errorResult(describeIssue(parsed.error.issues[0]!));
 
     let ws: Promise<Workspace> | undefined;
+    let loaded: Promise<LoadedConfig> | undefined;
     const progressToken = extra._meta?.progressToken;
     const ctx: ToolContext = {
       workspace: () => {
         ws ??= workspace();
         return ws;
       },
-      config: async (): Promise<Config> => {
-        const { loadConfig } = await import("./providers/config.js");
-        return (await loadConfig((await ctx.workspace()).root, env)).config;
+      configFile: () => {
+        loaded ??= (async () => {
+          const { loadConfig } = await import("./providers/config.js");
+          return loadConfig((await ctx.workspace()).root, env);
+        })();
+        return loaded;
       },
+      config: async (): Promise<Config> => (await ctx.configFile()).config,
       tasks: async () => {
         const store = await storeFor(await ctx.workspace());
         const key = `${store.ws.root}\0${store.ws.dirRel}`;

@@ -266,7 +266,7 @@ export class Dispatcher {
     attempts: Map<string, number>,
     opts: DispatchOptions,
   ): Promise<TaskResult[]> {
-    const limit = limiter(opts.concurrency ?? DEFAULT_CONCURRENCY);
+    const limit = limiter(opts.concurrency ?? this.deps.config.limits?.concurrency ?? DEFAULT_CONCURRENCY);
     const inBatch = new Map(tasks.map((t) => [t.id, t]));
     const done = new Map<string, Promise<TaskResult>>();
     const runOne = (task: StoredTask): Promise<TaskResult> => {

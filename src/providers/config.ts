@@ -62,6 +62,8 @@ export interface LoadedConfig {
   config: Config;
   /** The file it came from, or null when built-in defaults apply. */
   path: string | null;
+  /** The workspace's own file (untrusted: it came with the repository), the user's, or none. */
+  source: "workspace" | "user" | null;
 }
 
 /** The user-level config file: $XDG_CONFIG_HOME/delegate-mcp/config.json, else ~/.config/... */
@@ -78,7 +80,11 @@ export async function loadConfig(
   workspaceRoot: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<LoadedConfig> {
-  for (const path of [join(workspaceRoot, CONFIG_FILE), userConfigPath(env)]) {
+  const candidates = [
+    { path: join(workspaceRoot, CONFIG_FILE), source: "workspace" as const },
+    { path: userConfigPath(env), source: "user" as const },
+  ];
+  for (const { path, source } of candidates) {
     let text: string;
     try {
       text = await readFile(path, "utf8");
@@ -89,9 +95,9 @@ export async function loadConfig(
         "config",
       );
     }
-    return { config: parseConfig(text, path), path };
+    return { config: parseConfig(text, path), path, source };
   }
-  return { config: {}, path: null };
+  return { config: {}, path: null, source: null };
 }
 
 export function parseConfig(text: string, path: string): Config {

@@ -3,6 +3,7 @@
  * the server's start (cold start matters: an MCP client waits for it).
  */
 import { UserError } from "../core/errors.js";
+import { bareHost, isLoopbackHost } from "../core/net.js";
 import { log } from "../log.js";
 import type { Config } from "./config.js";
 import type { ResolvedModel } from "./registry.js";
@@ -36,7 +37,7 @@ export function keyVariables(config: Config): string[] {
   ];
 }
 
-/** Where the providers' own keys belong; any other non-loopback host needs the user's consent. */
+/** Where the providers' own keys belong; any other non-loopback host needs the user's consent, whatever the key. */
 const OFFICIAL_HOSTS: Record<string, string> = {
   ANTHROPIC_API_KEY: "api.anthropic.com",
   OPENAI_API_KEY: "api.openai.com",
@@ -48,15 +49,15 @@ const OFFICIAL_HOSTS: Record<string, string> = {
  * provider's, a loopback address, or listed in DELEGATE_TRUSTED_HOSTS (comma-separated).
  */
 export function assertKeyDestination(model: ResolvedModel, env: NodeJS.ProcessEnv, configPath: string): void {
-  const official = OFFICIAL_HOSTS[model.apiKeyEnv];
-  if (!official || !model.baseURL) return;
+  // Nothing to leak when no base_url redirects the call or the key variable is unset.
+  if (!model.baseURL || !env[model.apiKeyEnv]) return;
   let host: string;
   try {
-    host = new URL(model.baseURL).hostname.replace(/^\[|\]$/g, "").toLowerCase();
+    host = bareHost(new URL(model.baseURL).hostname);
   } catch {
     return;
   }
-  if (host === official || host === "localhost" || host === "::1" || /^127\./.test(host)) return;
+  if (host === OFFICIAL_HOSTS[model.apiKeyEnv] || isLoopbackHost(host)) return;
   const trusted = (env.DELEGATE_TRUSTED_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase());
   if (trusted.includes(host)) return;
   throw new UserError(

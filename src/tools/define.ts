@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Config } from "../providers/config.js";
+import type { Config, LoadedConfig } from "../providers/config.js";
 import type { ResolvedModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
 
@@ -14,6 +14,8 @@ export interface ToolContext {
   workspace(): Promise<Workspace>;
   /** The config for this call's workspace. */
   config(): Promise<Config>;
+  /** The config with where it came from (the workspace's own file is not trusted with keys). */
+  configFile(): Promise<LoadedConfig>;
   /** The task store for this call's workspace. */
   tasks(): Promise<TaskStore>;
   /** Aborted when the client cancels the request or the server shuts down. */

@@ -1,3 +1,4 @@
+import { relative } from "node:path";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { modelField, TASK_STATUSES } from "../core/mini-task.js";
@@ -67,18 +68,13 @@ export const dispatchTool = defineTool({
     const ids = [...(args.task_id ? [args.task_id] : []), ...(args.task_ids ?? [])];
     if (ids.length === 0) throw new UserError("Give task_id or task_ids (from create_mini_task).", "task_id");
     const ws = await ctx.workspace();
-    const [{ Dispatcher }, { loadConfig, CONFIG_FILE }] = await Promise.all([
-      import("../executor/dispatch.js"),
-      import("../providers/config.js"),
-    ]);
-    const loaded = await loadConfig(ws.root, ctx.server.env);
-    const config = loaded.config;
-    const fromWorkspace = loaded.path?.endsWith(`/${CONFIG_FILE}`) === true;
+    const { Dispatcher } = await import("../executor/dispatch.js");
+    const { config, source, path } = await ctx.configFile();
     const dispatcher = new Dispatcher({
       ws,
       store: await ctx.tasks(),
       config,
-      ...(fromWorkspace ? { workspaceConfigPath: CONFIG_FILE } : {}),
+      ...(source === "workspace" && path ? { workspaceConfigPath: relative(ws.root, path) } : {}),
       env: ctx.server.env,
       ...(ctx.server.createModel ? { createModel: ctx.server.createModel } : {}),
     });
@@ -91,7 +87,6 @@ export const dispatchTool = defineTool({
       maxFixRounds: args.max_fix_rounds,
       budgetUsd: args.budget_usd,
       escalateTo: args.escalate_to,
-      concurrency: config.limits?.concurrency,
       signal: abort.signal,
       onProgress: (message: string) => {
         if (wait) void ctx.progress(++step, undefined, message);

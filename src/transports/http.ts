@@ -19,6 +19,7 @@ import {
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
 import { messageOf } from "../core/errors.js";
+import { bareHost, isLoopbackHost } from "../core/net.js";
 import { log } from "../log.js";
 import { createServer, type DelegateServer } from "../server.js";
 
@@ -121,18 +122,6 @@ class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-function bareHost(host: string): string {
-  return host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-}
-
-export function isLoopbackHost(host: string): boolean {
-  const h = bareHost(host);
-  if (h === "localhost") return true;
-  if (isIP(h) === 4) return h.startsWith("127.");
-  if (isIP(h) === 6) return h === "::1" || h === "0:0:0:0:0:0:0:1" || /^::ffff:127\./.test(h);
-  return false;
 }
 
 /** host:port as it appears in a Host header (IPv6 in brackets). */

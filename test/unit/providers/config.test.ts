@@ -34,7 +34,7 @@ async function loadError(): Promise<UserError> {
 
 describe("finding the file", () => {
   it("uses built-in defaults when there is no file", async () => {
-    expect(await loadConfig(workspace, env)).toEqual({ config: {}, path: null });
+    expect(await loadConfig(workspace, env)).toEqual({ config: {}, path: null, source: null });
   });
 
   it("reads the user config under XDG_CONFIG_HOME when the workspace has none", async () => {
@@ -45,6 +45,7 @@ describe("finding the file", () => {
     expect(await loadConfig(workspace, env)).toEqual({
       config: { defaults: { executor: "gpt-4o-mini" } },
       path,
+      source: "user",
     });
   });
 
@@ -60,6 +61,7 @@ describe("finding the file", () => {
     );
     const loaded = await loadConfig(workspace, env);
     expect(loaded.path).toBe(path);
+    expect(loaded.source).toBe("workspace");
     expect(loaded.config.models?.local?.base_url).toBe("http://127.0.0.1:11434/v1");
   });
 
