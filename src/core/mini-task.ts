@@ -58,6 +58,14 @@ export const validationCommandSchema = z
 /** A model alias or provider model id; real ids (OpenRouter, Bedrock profiles) fit well within the cap. */
 export const modelField = z.string().min(1).max(128).describe("alias or model id");
 
+/** A project slug, as every tool takes it. */
+export const projectField = z.string().regex(SLUG_RE, "must be a project slug");
+
+// A refinement, not a regex: the pattern would be repeated in every tool's schema the planner pays for.
+export const taskIdField = z
+  .string()
+  .refine((id) => TASK_ID_RE.test(id), "must be a task id like my-project/01-add-parser");
+
 /** The caller's spec: what `create_mini_task` takes. */
 export const miniTaskSpecShape = {
   project: z.string().regex(SLUG_RE, "must be a lowercase slug like split-todoist"),

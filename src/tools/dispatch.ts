@@ -1,45 +1,25 @@
 import { relative } from "node:path";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
-import { modelField, TASK_STATUSES } from "../core/mini-task.js";
+import {
+  fileChangeSchema,
+  modelField,
+  TASK_STATUSES,
+  taskIdField,
+  usageSchema,
+  validationSummarySchema,
+} from "../core/mini-task.js";
 import { fitToBudget } from "./budget.js";
 import { defineTool, textOf } from "./define.js";
-import { taskIdField } from "./get-task.js";
-
-const usageOut = z
-  .object({
-    input_tokens: z.number(),
-    output_tokens: z.number(),
-    cache_read_tokens: z.number(),
-    cache_write_tokens: z.number(),
-    cost_usd: z.number().nullable(),
-    model: z.string(),
-  })
-  .strict();
 
 const resultSchema = z
   .object({
     task_id: z.string(),
     status: z.enum(TASK_STATUSES),
     attempt: z.number().int(),
-    files_changed: z
-      .array(z.object({ path: z.string(), added: z.number(), removed: z.number() }).strict())
-      .optional(),
-    validation: z
-      .object({
-        passed: z.boolean(),
-        ran: z.number().int(),
-        failed: z
-          .array(
-            z
-              .object({ run: z.string(), exit_code: z.number().int().nullable(), output: z.string() })
-              .strict(),
-          )
-          .optional(),
-      })
-      .strict()
-      .optional(),
-    usage: usageOut.optional(),
+    files_changed: z.array(fileChangeSchema).optional(),
+    validation: validationSummarySchema.optional(),
+    usage: usageSchema.optional(),
     report: z.string().optional(),
     out_of_scope: z.array(z.string()).optional(),
     escalated_from: z.string().optional(),

@@ -1,13 +1,8 @@
 import { z } from "zod";
-import { estimateSchema, TASK_ID_RE, TASK_STATUSES } from "../core/mini-task.js";
+import { estimateSchema, TASK_STATUSES, taskIdField } from "../core/mini-task.js";
 import { fitToBudget } from "./budget.js";
 import { defineTool, textOf } from "./define.js";
 import { attemptView, attemptViewSchema } from "./task-views.js";
-
-// A refinement, not a regex: the pattern would be repeated in every tool's schema the planner pays for.
-export const taskIdField = z
-  .string()
-  .refine((id) => TASK_ID_RE.test(id), "must be a task id like my-project/01-add-parser");
 
 /** Attempts shown in full; a task re-dispatched many times keeps the rest in its file. */
 export const ATTEMPTS_SHOWN = 10;

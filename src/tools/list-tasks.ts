@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SLUG_RE, TASK_STATUSES } from "../core/mini-task.js";
+import { projectField, TASK_STATUSES } from "../core/mini-task.js";
 import { defineTool, textOf } from "./define.js";
 import { taskSummary, taskSummarySchema } from "./task-views.js";
 
@@ -11,7 +11,7 @@ export const listTasksTool = defineTool({
   description: "List mini-tasks with status, attempts and cost; filter by project and/or status.",
   input: z
     .object({
-      project: z.string().regex(SLUG_RE, "must be a project slug").optional(),
+      project: projectField.optional(),
       status: z.enum(TASK_STATUSES).optional(),
     })
     .strict(),

@@ -2,10 +2,9 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { LEDGER_PHASES } from "../core/ledger-entry.js";
-import { modelField, SLUG_RE } from "../core/mini-task.js";
+import { modelField, projectField, taskIdField } from "../core/mini-task.js";
 import { resolveModel } from "../providers/registry.js";
 import { defineTool, textOf } from "./define.js";
-import { taskIdField } from "./get-task.js";
 
 const tokens = z.number().int().min(0).max(1e10);
 
@@ -15,7 +14,7 @@ export const logTokensTool = defineTool({
     "Record tokens the server cannot see: your own exploration/planning/verification, or an all-big baseline_estimate.",
   input: z
     .object({
-      project: z.string().regex(SLUG_RE, "must be a project slug"),
+      project: projectField,
       phase: z.enum(LEDGER_PHASES),
       model: modelField,
       input_tokens: tokens,

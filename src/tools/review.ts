@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { TASK_STATUSES, usageSchema, validationSummarySchema } from "../core/mini-task.js";
+import { TASK_STATUSES, taskIdField, usageSchema, validationSummarySchema } from "../core/mini-task.js";
 import { fitToBudget } from "./budget.js";
 import { defineTool, textOf } from "./define.js";
-import { taskIdField } from "./get-task.js";
 
 /** Diff bytes shown in review_task; the whole diff goes to a file beyond that. */
 const DIFF_SHOWN_BYTES = 40_000;

@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
-import { validationCommandSchema } from "../core/mini-task.js";
+import { taskIdField, validationCommandSchema } from "../core/mini-task.js";
 import { fitToBudget } from "./budget.js";
 import { defineTool, textOf } from "./define.js";
-import { taskIdField } from "./get-task.js";
 
 /** Output kept per command in the planner's result; passing commands keep none. */
 const OUTPUT_CHARS = 2000;

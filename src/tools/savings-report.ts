@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
-import { SLUG_RE } from "../core/mini-task.js";
+import { projectField } from "../core/mini-task.js";
 import { renderReportTable } from "../core/report-render.js";
 import { savingsReportSchema } from "../core/savings.js";
 import { defineTool } from "./define.js";
@@ -13,7 +13,7 @@ export const savingsReportTool = defineTool({
   name: "savings_report",
   description:
     "A project's actual cost vs the all-big counterfactual: savings, usage by phase and model, estimate vs actual per task. Writes LOG.md.",
-  input: z.object({ project: z.string().regex(SLUG_RE, "must be a project slug") }).strict(),
+  input: z.object({ project: projectField }).strict(),
   output: savingsReportSchema.extend({ log_path: z.string() }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle({ project }, ctx) {
