@@ -103,21 +103,11 @@ async function reportCommand(
   json: boolean,
 ): Promise<number> {
   const { ws, store, config } = await openWorkspace(root);
-  const [{ buildSavingsReport }, { renderReportTable }] = await Promise.all([
+  const [{ projectReport }, { renderReportTable }] = await Promise.all([
     import("./store/report.js"),
     import("./core/report-render.js"),
   ]);
   const projects = project ? [project] : await store.projects();
-  if (project && (await store.list({ project })).tasks.length === 0) {
-    const { LEDGER_FILE, Ledger } = await import("./store/ledger.js");
-    const { join } = await import("node:path");
-    if ((await new Ledger(join(ws.dir, LEDGER_FILE)).read({ project })).entries.length === 0) {
-      process.stderr.write(
-        `delegate-mcp: project "${project}" has no tasks and no ledger records in ${ws.dir}.\n`,
-      );
-      return 2;
-    }
-  }
   if (projects.length === 0) {
     process.stderr.write(`No projects in ${ws.dir} yet; create a mini-task first.\n`);
     if (json) out("[]");
@@ -125,16 +115,15 @@ async function reportCommand(
   }
   const reports = [];
   for (const p of projects) {
-    const { tasks } = await store.list({ project: p });
-    const built = await buildSavingsReport({
-      workspaceRoot: ws.root,
-      dir: ws.dir,
-      project: p,
-      config,
-      tasks: tasks.map((t) => ({ id: t.id, status: t.status, estimate: t.estimate })),
-    });
+    let built: Awaited<ReturnType<typeof projectReport>>;
+    try {
+      built = await projectReport(ws, store, config, p);
+    } catch (err) {
+      process.stderr.write(`delegate-mcp: ${messageOf(err)}\n`);
+      return 2;
+    }
     reports.push(built.report);
-    if (!json) out(`${renderReportTable(built.report)}\n(written to ${ws.dirRel}/${p}/LOG.md)\n`);
+    if (!json) out(`${renderReportTable(built.report)}\n(written to ${built.logRel})\n`);
   }
   if (json) out(JSON.stringify(project ? reports[0] : reports, null, 2));
   return 0;

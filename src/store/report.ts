@@ -13,6 +13,8 @@ import { plannerModel, type ResolvedModel } from "../providers/registry.js";
 import { writeFileAtomic } from "./atomic.js";
 import { LEDGER_FILE, Ledger } from "./ledger.js";
 import { safePath } from "./safe-path.js";
+import type { TaskStore } from "./tasks.js";
+import type { Workspace } from "./workspace.js";
 import { writeFailure } from "./write-failure.js";
 
 /** The report file inside each project's folder. */
@@ -87,6 +89,30 @@ export interface BuildReportOptions {
   tasks: readonly SavingsTaskInput[];
   /** Stamped into LOG.md; defaults to the current time. */
   now?: Date;
+  /** Refuse (UserError) a project with no tasks and no records instead of reporting zeros. */
+  refuseEmpty?: boolean;
+}
+
+/**
+ * savings_report and `delegate-mcp report`: one project's report from its tasks in the store and
+ * its ledger records, LOG.md written; a project with neither is refused (a typo, most likely).
+ */
+export async function projectReport(
+  ws: Workspace,
+  store: TaskStore,
+  config: Config,
+  project: string,
+): Promise<BuiltReport & { logRel: string }> {
+  const { tasks } = await store.list({ project });
+  const built = await buildSavingsReport({
+    workspaceRoot: ws.root,
+    dir: ws.dir,
+    project,
+    config,
+    tasks: tasks.map((t) => ({ id: t.id, status: t.status, estimate: t.estimate })),
+    refuseEmpty: true,
+  });
+  return { ...built, logRel: `${ws.dirRel}/${project}/${LOG_FILE}` };
 }
 
 export interface BuiltReport {
@@ -121,6 +147,10 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
     pricesLabel(opts.config),
     readFile(logPath.abs, "utf8").catch(() => ""),
   ]);
+  if (opts.refuseEmpty && opts.tasks.length === 0 && read.entries.length === 0) {
+    // A typo must not create a phantom project with an empty LOG.md.
+    throw new UserError(`project "${opts.project}" has no tasks and no ledger records.`, "project");
+  }
   const report = computeSavings({
     project: opts.project,
     entries: read.entries,
