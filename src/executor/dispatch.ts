@@ -2,9 +2,8 @@ import { readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { packContext } from "../core/context.js";
 import { messageOf, UserError } from "../core/errors.js";
-import type { LedgerEntry } from "../core/ledger-entry.js";
 import type { Attempt, StoredTask, TaskStatus } from "../core/mini-task.js";
-import { costOf, type Price } from "../core/pricing.js";
+import { costOf } from "../core/pricing.js";
 import { shorten, tail } from "../core/render.js";
 import type { Usage } from "../core/usage.js";
 import { log } from "../log.js";
@@ -15,6 +14,7 @@ import { executorModel, type ResolvedModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
 import { LEDGER_FILE, Ledger } from "../store/ledger.js";
 import { claimRun, releaseRun } from "../store/recovery.js";
+import { pricedEntry } from "../store/report.js";
 import { safePath } from "../store/safe-path.js";
 import type { TaskStore } from "../store/tasks.js";
 import { readTemplate } from "../store/templates.js";
@@ -344,26 +344,20 @@ export class Dispatcher {
     n: number,
     model: ResolvedModel,
     usage: Usage,
-    price: Price | null,
-    extra: Partial<LedgerEntry>,
+    extra: { error?: string; escalation?: boolean },
   ) {
-    const entry: LedgerEntry = {
-      ts: this.now().toISOString(),
-      project: task.project,
-      task: task.id,
-      attempt: n,
-      phase: "execution",
-      model: model.model,
-      provider: model.provider,
-      input_tokens: usage.input_tokens,
-      output_tokens: usage.output_tokens,
-      cache_read_tokens: usage.cache_read_tokens,
-      cache_write_tokens: usage.cache_write_tokens,
-      cost_usd: costOf(usage, price),
-      source: "measured",
-      ...extra,
-    };
     try {
+      const entry = await pricedEntry({
+        project: task.project,
+        task: task.id,
+        attempt: n,
+        phase: "execution",
+        model,
+        usage,
+        source: "measured",
+        now: this.now(),
+        ...extra,
+      });
       await this.ledger.append(entry);
     } catch (err) {
       // Keep going: the attempt's own usage record still holds these tokens.
@@ -462,7 +456,7 @@ export class Dispatcher {
               .catch((err) => log.debug(`turn update of ${id} failed: ${messageOf(err)}`));
           },
           onCall: (usage, err) =>
-            this.record(task, n, resolved, usage, price, {
+            this.record(task, n, resolved, usage, {
               ...(err ? { error: err } : {}),
               ...(escalationOf ? { escalation: true } : {}),
             }),

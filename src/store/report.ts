@@ -9,7 +9,7 @@ import { computeSavings, type SavingsReport, type SavingsTaskInput } from "../co
 import type { Usage } from "../core/usage.js";
 import { catalogVersion, priceOf } from "../providers/catalog.js";
 import type { Config } from "../providers/config.js";
-import { plannerModel, type ResolvedModel } from "../providers/registry.js";
+import { plannerModel, type ResolvedModel, resolveModel } from "../providers/registry.js";
 import { writeFileAtomic } from "./atomic.js";
 import { LEDGER_FILE, Ledger } from "./ledger.js";
 import { safePath } from "./safe-path.js";
@@ -37,6 +37,40 @@ export interface UsageRecord {
   note?: string;
   escalation?: boolean;
   error?: string;
+}
+
+/** log_tokens: record usage the server cannot see (the planner's own phases, or a baseline estimate). */
+export async function logTokens(
+  ws: Workspace,
+  config: Config,
+  args: {
+    project: string;
+    phase: LedgerPhase;
+    model: string;
+    usage: Usage;
+    task_id?: string | undefined;
+    note?: string | undefined;
+  },
+): Promise<{ cost_usd: number | null; model: ResolvedModel }> {
+  if (args.task_id && !args.task_id.startsWith(`${args.project}/`)) {
+    throw new UserError(
+      `task_id ${args.task_id} is not in project ${args.project}; give that project or drop task_id.`,
+      "task_id",
+    );
+  }
+  const model = resolveModel(config, args.model);
+  const entry = await pricedEntry({
+    project: args.project,
+    phase: args.phase,
+    model,
+    usage: args.usage,
+    source: args.phase === "baseline_estimate" ? "estimated" : "reported",
+    now: new Date(),
+    ...(args.task_id ? { task: args.task_id } : {}),
+    ...(args.note ? { note: args.note } : {}),
+  });
+  await ledgerAt(ws.dir).append(entry);
+  return { cost_usd: entry.cost_usd, model };
 }
 
 /** A ledger record for `usage` on `model`, priced now (cost_usd null when no price is known). */

@@ -1,9 +1,6 @@
-import { join } from "node:path";
 import { z } from "zod";
-import { UserError } from "../core/errors.js";
 import { LEDGER_PHASES } from "../core/ledger-entry.js";
 import { modelField, projectField, taskIdField } from "../core/mini-task.js";
-import { resolveModel } from "../providers/registry.js";
 import { defineTool, textOf } from "./define.js";
 
 const tokens = z.number().int().min(0).max(1e10);
@@ -30,36 +27,19 @@ export const logTokensTool = defineTool({
     .strict(),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handle(args, ctx) {
-    const [{ LEDGER_FILE, Ledger }, { priceEntry }] = await Promise.all([
-      import("../store/ledger.js"),
-      import("../store/report.js"),
-    ]);
-    const ws = await ctx.workspace();
-    if (args.task_id && !args.task_id.startsWith(`${args.project}/`)) {
-      throw new UserError(
-        `task_id ${args.task_id} is not in project ${args.project}; give that project or drop task_id.`,
-        "task_id",
-      );
-    }
-    const model = resolveModel(await ctx.config(), args.model);
-    const usage = {
-      input_tokens: args.input_tokens,
-      output_tokens: args.output_tokens,
-      cache_read_tokens: args.cache_read_tokens ?? 0,
-      cache_write_tokens: args.cache_write_tokens ?? 0,
-    };
-    const cost = await priceEntry(model, usage);
-    await new Ledger(join(ws.dir, LEDGER_FILE)).append({
-      ts: new Date().toISOString(),
+    const { logTokens } = await import("../store/report.js");
+    const { cost_usd: cost, model } = await logTokens(await ctx.workspace(), await ctx.config(), {
       project: args.project,
-      ...(args.task_id ? { task: args.task_id } : {}),
       phase: args.phase,
-      model: model.model,
-      provider: model.provider,
-      ...usage,
-      cost_usd: cost,
-      source: args.phase === "baseline_estimate" ? "estimated" : "reported",
-      ...(args.note ? { note: args.note } : {}),
+      model: args.model,
+      usage: {
+        input_tokens: args.input_tokens,
+        output_tokens: args.output_tokens,
+        cache_read_tokens: args.cache_read_tokens ?? 0,
+        cache_write_tokens: args.cache_write_tokens ?? 0,
+      },
+      task_id: args.task_id,
+      note: args.note,
     });
     const structured = {
       recorded: true,
