@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workedConfig, workedLog } from "../unit/ledger/fixtures/worked-example.js";
 import { CLI, cleanEnv, makeRepo, removeDir, startServer } from "./harness.js";
 
 function cli(args: string[], cwd: string) {
@@ -19,33 +20,10 @@ describe("delegate-mcp report and tasks", () => {
   beforeAll(async () => {
     repo = makeRepo({ "src/a.ts": "export const a = 1;\n" });
     // The workflow document's prices, so the worked example's figures come out exactly.
-    writeFileSync(
-      join(repo, "delegate.config.json"),
-      JSON.stringify({
-        models: {
-          sonnet: {
-            provider: "anthropic",
-            model: "claude-sonnet-4-5",
-            price: { input_per_mtok: 3, output_per_mtok: 15 },
-          },
-          haiku: {
-            provider: "anthropic",
-            model: "claude-haiku-4-5",
-            price: { input_per_mtok: 0.25, output_per_mtok: 1.25 },
-          },
-        },
-        defaults: { executor: "haiku", planner: "sonnet" },
-      }),
-    );
+    writeFileSync(join(repo, "delegate.config.json"), JSON.stringify(workedConfig));
     const server = await startServer({ root: repo });
-    const log = (phase: string, model: string, input_tokens: number, output_tokens: number) =>
-      server.call("log_tokens", { project: "todo", phase, model, input_tokens, output_tokens });
-    await log("exploration", "sonnet", 40_000, 10_000);
-    await log("planning", "sonnet", 20_000, 12_000);
-    await log("execution", "haiku", 18_000, 6_000);
-    await log("testing", "haiku", 4_000, 1_000);
-    await log("verification", "sonnet", 10_000, 2_000);
-    await log("baseline_estimate", "sonnet", 165_000, 36_000);
+    for (const [phase, model, input_tokens, output_tokens] of workedLog)
+      await server.call("log_tokens", { project: "todo", phase, model, input_tokens, output_tokens });
     const created = await server.call("create_mini_task", {
       project: "todo",
       title: "Move parser",

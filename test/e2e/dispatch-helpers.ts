@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { expect } from "vitest";
 import {
   type FakeLlm,
   type FakeReply,
@@ -7,7 +8,7 @@ import {
   startFakeLlm,
   type Wire,
 } from "../fakes/llm-server.js";
-import { git, makeRepo, type RunningServer, startServer } from "./harness.js";
+import { git, makeRepo, type RunningServer, startServer, textOf } from "./harness.js";
 
 /** A reply per turn for one task, chosen by the task title the executor was given. */
 export type TaskScript = (FakeReply | ((req: FakeRequest) => FakeReply | Promise<FakeReply>))[];
@@ -33,6 +34,52 @@ export function byTitle(scripts: Record<string, TaskScript>) {
     if (!step) throw new Error(`script for ${title} has no turn ${turnOf(req)}`);
     return typeof step === "function" ? step(req) : step;
   };
+}
+
+/** The model entry that points at the fake LLM over `wire`, its key in FAKE_KEY. */
+export function fakeModel(fake: FakeLlm, wire: Wire = "anthropic") {
+  return wire === "anthropic"
+    ? {
+        provider: "anthropic",
+        model: "claude-haiku-4-5",
+        base_url: fake.anthropicBaseURL,
+        api_key_env: "FAKE_KEY",
+      }
+    : { provider: "openai", model: "gpt-4o-mini", base_url: fake.openaiBaseURL, api_key_env: "FAKE_KEY" };
+}
+
+/**
+ * A delegate.config.json whose executor ("fake") is the fake LLM over `wire`. Extra models talk to
+ * the same fake unless they name their own base_url.
+ */
+export function dispatchConfig(
+  fake: FakeLlm,
+  opts: { wire?: Wire; limits?: Record<string, unknown>; extraModels?: Record<string, unknown> } = {},
+) {
+  return {
+    models: {
+      fake: fakeModel(fake, opts.wire),
+      ...Object.fromEntries(
+        Object.entries(opts.extraModels ?? {}).map(([alias, m]) => {
+          const cfg = m as { provider: string; base_url?: string };
+          const base_url =
+            cfg.base_url ?? (cfg.provider === "anthropic" ? fake.anthropicBaseURL : fake.openaiBaseURL);
+          return [alias, { ...cfg, base_url }];
+        }),
+      ),
+    },
+    defaults: { executor: "fake", planner: "sonnet" },
+    ...(opts.limits ? { limits: opts.limits } : {}),
+  };
+}
+
+/** A temp git repo whose executor is the fake LLM over the Anthropic wire (key in FAKE_KEY), mini-projects/ ignored. */
+export function makeDispatchRepo(fake: FakeLlm, files: Record<string, string>): string {
+  return makeRepo({
+    ...files,
+    "delegate.config.json": JSON.stringify(dispatchConfig(fake), null, 2),
+    ".gitignore": "mini-projects/\n",
+  });
 }
 
 export interface DispatchEnv {
@@ -61,32 +108,7 @@ export async function startDispatchEnv(
   } = {},
 ): Promise<DispatchEnv> {
   const fake = await startFakeLlm();
-  const wire = opts.wire ?? "anthropic";
-  const model =
-    wire === "anthropic"
-      ? {
-          provider: "anthropic",
-          model: "claude-haiku-4-5",
-          base_url: fake.anthropicBaseURL,
-          api_key_env: "FAKE_KEY",
-        }
-      : { provider: "openai", model: "gpt-4o-mini", base_url: fake.openaiBaseURL, api_key_env: "FAKE_KEY" };
-  const config = {
-    models: {
-      fake: model,
-      // Extra models talk to the same fake unless they name their own base_url.
-      ...Object.fromEntries(
-        Object.entries(opts.extraModels ?? {}).map(([alias, m]) => {
-          const cfg = m as { provider: string; base_url?: string };
-          const base_url =
-            cfg.base_url ?? (cfg.provider === "anthropic" ? fake.anthropicBaseURL : fake.openaiBaseURL);
-          return [alias, { ...cfg, base_url }];
-        }),
-      ),
-    },
-    defaults: { executor: "fake", planner: "sonnet" },
-    ...(opts.limits ? { limits: opts.limits } : {}),
-  };
+  const config = dispatchConfig(fake, opts);
   const under = opts.subdir ? `${opts.subdir}/` : "";
   const placed = Object.fromEntries(Object.entries(files).map(([p, text]) => [`${under}${p}`, text]));
   const repo = makeRepo({ ...placed, [`${under}delegate.config.json`]: JSON.stringify(config, null, 2) });
@@ -105,4 +127,11 @@ export async function startDispatchEnv(
       await fake.close();
     },
   };
+}
+
+/** create_mini_task on the env's server; fails the test on isError. Returns the task id. */
+export async function createTask(env: DispatchEnv, s: Record<string, unknown>): Promise<string> {
+  const r = await env.server.call("create_mini_task", s);
+  expect(r.isError, textOf(r)).toBeFalsy();
+  return (r.structuredContent as { id: string }).id;
 }

@@ -3,31 +3,20 @@ import { join } from "node:path";
 import { countTokens } from "gpt-tokenizer";
 import { afterEach, describe, expect, it } from "vitest";
 import { toolUse } from "../fakes/llm-server.js";
-import { byTitle, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
-import { git, textOf } from "./harness.js";
+import { byTitle, createTask, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
+import { editSubtract, MATH, spec } from "./fixtures.js";
+import { git, sleep, textOf, until } from "./harness.js";
 
-const MATH = "export function add(a: number, b: number): number {\n  return a + b;\n}\n";
-const SUBTRACT = "export function subtract(a: number, b: number): number {\n  return a - b;\n}\n";
-
-function spec(title: string, overrides: Record<string, unknown> = {}) {
-  return {
-    project: "calc",
-    title,
-    objective: "Add a subtract function next to add in src/math.ts.",
-    files_to_read: [{ path: "src/math.ts", lines: "1-3" }],
-    files_to_modify: [{ path: "src/math.ts", action: "edit" }],
-    steps: ["Add an exported function subtract(a, b) after add that returns a - b."],
-    acceptance_criteria: ["src/math.ts exports subtract"],
-    validation: [{ run: "grep -q 'export function subtract' src/math.ts" }],
-    ...overrides,
-  };
+/** A spec whose task edits or creates one file, reading none, checked by `run`. */
+function fileSpec(title: string, file: string, action: "edit" | "create", run: string, extra = {}) {
+  return spec(title, {
+    files_to_read: [],
+    files_to_modify: [{ path: file, action }],
+    validation: [{ run }],
+    ...extra,
+  });
 }
 
-const editSubtract = toolUse("edit_file", {
-  path: "src/math.ts",
-  old_string: "  return a + b;\n}\n",
-  new_string: `  return a + b;\n}\n\n${SUBTRACT}`,
-});
 const validate = toolUse("run_validation", {});
 const finish = (status = "complete") =>
   toolUse("finish", {
@@ -50,12 +39,6 @@ type Result = {
   out_of_scope?: string[];
 };
 
-async function create(env: DispatchEnv, s: Record<string, unknown>): Promise<string> {
-  const r = await env.server.call("create_mini_task", s);
-  expect(r.isError, textOf(r)).toBeFalsy();
-  return (r.structuredContent as { id: string }).id;
-}
-
 async function dispatch(env: DispatchEnv, args: Record<string, unknown>): Promise<Result[]> {
   const r = await env.server.call("dispatch_to_small_model", args);
   expect(r.isError, textOf(r)).toBeFalsy();
@@ -73,7 +56,7 @@ describe.each(["anthropic", "openai"] as const)("dispatch over the %s wire", (wi
     env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
     env.fake.setHandler(byTitle({ "Add subtract": [editSubtract, validate, finish()] }));
     const head = git(env.repo, "rev-parse", "HEAD");
-    const id = await create(env, spec("Add subtract"));
+    const id = await createTask(env, spec("Add subtract"));
     const [r] = await dispatch(env, { task_id: id });
     expect(r).toMatchObject({ task_id: id, status: "passed", attempt: 1 });
     expect(r!.files_changed).toEqual([{ path: "src/math.ts", added: 4, removed: 0 }]);
@@ -118,7 +101,7 @@ describe.each(["anthropic", "openai"] as const)(
           "Wrong edit": [toolUse("write_file", { path: "src/math.ts", content: "oops\n" }), finish()],
         }),
       );
-      const id = await create(
+      const id = await createTask(
         env,
         spec("Wrong edit", {
           validation: [
@@ -154,7 +137,7 @@ describe.each(["anthropic", "openai"] as const)(
           ],
         }),
       );
-      const id = await create(
+      const id = await createTask(
         env,
         spec("Edit dup", {
           files_to_read: [{ path: "src/dup.ts" }],
@@ -193,7 +176,7 @@ describe.each(["anthropic", "openai"] as const)(
           ],
         }),
       );
-      const id = await create(env, spec("Stray"));
+      const id = await createTask(env, spec("Stray"));
       const [r] = await dispatch(env, { task_id: id });
       expect(r!.status).toBe("passed");
       const got = await env.server.call("get_task", { task_id: id });
@@ -209,7 +192,7 @@ describe.each(["anthropic", "openai"] as const)(
     it("stops at max_turns with budget_exceeded and keeps the partial usage", async () => {
       env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
       env.fake.setHandler(() => toolUse("read_file", { path: "src/math.ts" }));
-      const id = await create(env, spec("Loops forever"));
+      const id = await createTask(env, spec("Loops forever"));
       const [r] = await dispatch(env, { task_id: id, max_turns: 3 });
       expect(r!.status).toBe("budget_exceeded");
       expect(env.fake.requests).toHaveLength(3);
@@ -220,7 +203,7 @@ describe.each(["anthropic", "openai"] as const)(
     it("refuses a call whose worst case would exceed budget_usd", async () => {
       env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
       env.fake.setHandler(() => toolUse("read_file", { path: "src/math.ts" }));
-      const id = await create(env, spec("Tiny budget"));
+      const id = await createTask(env, spec("Tiny budget"));
       const [r] = await dispatch(env, { task_id: id, budget_usd: 0.00001 });
       expect(r!.status).toBe("budget_exceeded");
       expect(env.fake.requests).toHaveLength(0);
@@ -245,7 +228,7 @@ describe.each(["anthropic", "openai"] as const)(
           ],
         }),
       );
-      const id = await create(
+      const id = await createTask(
         env,
         spec("Edit big", {
           files_to_read: [{ path: "src/big.ts", lines: "10-40" }],
@@ -275,7 +258,7 @@ describe.each(["anthropic", "openai"] as const)(
       const slow = (reply: ReturnType<typeof toolUse>) => async () => {
         active.now++;
         active.max = Math.max(active.max, active.now);
-        await new Promise((r) => setTimeout(r, 150));
+        await sleep(150);
         active.now--;
         return reply;
       };
@@ -298,30 +281,13 @@ describe.each(["anthropic", "openai"] as const)(
           ],
         }) as never,
       );
-      const a = await create(
+      const a = await createTask(env, fileSpec("Edit a", "src/a.ts", "edit", "grep -q 'a = 2' src/a.ts"));
+      const b = await createTask(env, fileSpec("Edit b", "src/b.ts", "edit", "grep -q 'b = 2' src/b.ts"));
+      const c = await createTask(
         env,
-        spec("Edit a", {
-          files_to_read: [],
-          files_to_modify: [{ path: "src/a.ts", action: "edit" }],
-          validation: [{ run: "grep -q 'a = 2' src/a.ts" }],
-        }),
-      );
-      const b = await create(
-        env,
-        spec("Edit b", {
-          files_to_read: [],
-          files_to_modify: [{ path: "src/b.ts", action: "edit" }],
-          validation: [{ run: "grep -q 'b = 2' src/b.ts" }],
-        }),
-      );
-      const c = await create(
-        env,
-        spec("Use a", {
-          files_to_read: [],
-          files_to_modify: [{ path: "src/c.ts", action: "create" }],
+        // Passes only when the worktree started from a's branch.
+        fileSpec("Use a", "src/c.ts", "create", "grep -q 'a = 2' src/a.ts && test -f src/c.ts", {
           depends_on: [a],
-          // Passes only when the worktree started from a's branch.
-          validation: [{ run: "grep -q 'a = 2' src/a.ts && test -f src/c.ts" }],
         }),
       );
       const results = await dispatch(env, { task_ids: [c, a, b] });
@@ -339,22 +305,10 @@ describe.each(["anthropic", "openai"] as const)(
     it("marks a dependent blocked when its dependency fails, and runs nothing for it", async () => {
       env = await startDispatchEnv({ "src/a.ts": "export const a = 1;\n" }, { wire });
       env.fake.setHandler(byTitle({ "Edit a": [finish("failed")] }));
-      const a = await create(
+      const a = await createTask(env, fileSpec("Edit a", "src/a.ts", "edit", "grep -q 'a = 2' src/a.ts"));
+      const c = await createTask(
         env,
-        spec("Edit a", {
-          files_to_read: [],
-          files_to_modify: [{ path: "src/a.ts", action: "edit" }],
-          validation: [{ run: "grep -q 'a = 2' src/a.ts" }],
-        }),
-      );
-      const c = await create(
-        env,
-        spec("Then c", {
-          files_to_read: [],
-          files_to_modify: [{ path: "src/c.ts", action: "create" }],
-          depends_on: [a],
-          validation: [{ run: "test -f src/c.ts" }],
-        }),
+        fileSpec("Then c", "src/c.ts", "create", "test -f src/c.ts", { depends_on: [a] }),
       );
       const results = await dispatch(env, { task_ids: [a, c] });
       expect(results.map((r) => r.status)).toEqual(["failed", "blocked"]);
@@ -364,19 +318,19 @@ describe.each(["anthropic", "openai"] as const)(
     it("cancels mid-call: the attempt is cancelled and recorded", async () => {
       env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
       env.fake.setHandler(() => ({ hang: true }));
-      const id = await create(env, spec("Hangs"));
+      const id = await createTask(env, spec("Hangs"));
       const controller = new AbortController();
       const call = env.server.client.callTool(
         { name: "dispatch_to_small_model", arguments: { task_id: id } },
         undefined,
         { signal: controller.signal, timeout: 60_000 },
       );
-      while (env.fake.requests.length === 0) await new Promise((r) => setTimeout(r, 20));
+      await until(() => env!.fake.requests.length > 0);
       controller.abort();
       await expect(call).rejects.toThrow();
       let status = "running";
       for (let i = 0; i < 100 && status === "running"; i++) {
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
         const got = await env.server.call("get_task", { task_id: id });
         status = (got.structuredContent as { status: string }).status;
       }
@@ -386,7 +340,7 @@ describe.each(["anthropic", "openai"] as const)(
     it("reports each turn and the validation step as MCP progress, and keeps the passing result small", async () => {
       env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
       env.fake.setHandler(byTitle({ Progress: [editSubtract, validate, finish()] }));
-      const id = await create(env, spec("Progress"));
+      const id = await createTask(env, spec("Progress"));
       const messages: string[] = [];
       const r = await env.server.client.callTool(
         { name: "dispatch_to_small_model", arguments: { task_id: id } },
@@ -422,7 +376,7 @@ describe.each(["anthropic", "openai"] as const)(
           ],
         }),
       );
-      const id = await create(env, spec("Edit after check"));
+      const id = await createTask(env, spec("Edit after check"));
       const [r] = await dispatch(env, { task_id: id });
       expect(r!.status).toBe("failed");
       expect(r!.validation).toMatchObject({ passed: false, ran: 1 });
@@ -441,7 +395,7 @@ describe.each(["anthropic", "openai"] as const)(
           ? [editSubtract, finish()][req.messages.filter((m) => m.role === "assistant").length]!
           : finish("failed"),
       );
-      const id = await create(env, spec("Escalate"));
+      const id = await createTask(env, spec("Escalate"));
       const [r] = await dispatch(env, { task_id: id, escalate_to: "big" });
       expect(r).toMatchObject({ status: "passed", attempt: 2 });
       expect((r as { escalated_from?: string }).escalated_from).toMatch(/attempt 1 on fake: failed/);
@@ -465,12 +419,12 @@ describe.each(["anthropic", "openai"] as const)(
     it("wait:false returns at once and get_task shows the outcome later", async () => {
       env = await startDispatchEnv({ "src/math.ts": MATH }, { wire });
       env.fake.setHandler(byTitle({ Background: [editSubtract, finish()] }));
-      const id = await create(env, spec("Background"));
+      const id = await createTask(env, spec("Background"));
       const [r] = await dispatch(env, { task_id: id, wait: false });
       expect(r).toEqual({ task_id: id, status: "running", attempt: 1 });
       let status = "running";
       for (let i = 0; i < 200 && status === "running"; i++) {
-        await new Promise((res) => setTimeout(res, 50));
+        await sleep(50);
         status = (
           (await env.server.call("get_task", { task_id: id })).structuredContent as { status: string }
         ).status;

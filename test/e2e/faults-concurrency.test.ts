@@ -5,9 +5,9 @@
  */
 import { afterEach, expect, it } from "vitest";
 import { type FakeLlm, type FakeRequest, startFakeLlm, toolUse } from "../fakes/llm-server.js";
-import { byTitle, type TaskScript, taskTitleOf } from "./dispatch-helpers.js";
-import { ledgerLines, makeDispatchRepo, sleep, taskFile, waitFor } from "./faults-helpers.js";
-import { type RunningServer, removeDir, startServer, textOf } from "./harness.js";
+import { byTitle, makeDispatchRepo, type TaskScript, taskTitleOf } from "./dispatch-helpers.js";
+import { ledgerLines, taskFile } from "./faults-helpers.js";
+import { type RunningServer, removeDir, sleep, startServer, textOf, waitFor } from "./harness.js";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {

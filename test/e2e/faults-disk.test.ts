@@ -20,7 +20,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { MATH, RawServer, spec } from "./faults-helpers.js";
+import { RawServer } from "./faults-helpers.js";
+import { MATH, spec } from "./fixtures.js";
 import { makeRepo, removeDir } from "./harness.js";
 
 const cleanups: (() => void | Promise<void>)[] = [];

@@ -2,34 +2,9 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { type FakeLlm, type FakeReply, type FakeRequest, toolUse } from "../fakes/llm-server.js";
+import type { FakeReply, FakeRequest } from "../fakes/llm-server.js";
 import type { DispatchEnv } from "./dispatch-helpers.js";
-import { CLI, cleanEnv, git, makeRepo, textOf } from "./harness.js";
-
-export const MATH = "export function add(a: number, b: number): number {\n  return a + b;\n}\n";
-/** The executor's edit that makes spec()'s validation pass, and its finish. */
-export const editSubtract = toolUse("edit_file", {
-  path: "src/math.ts",
-  old_string: "  return a + b;\n}\n",
-  new_string:
-    "  return a + b;\n}\n\nexport function subtract(a: number, b: number): number {\n  return a - b;\n}\n",
-});
-export const finish = toolUse("finish", { status: "complete", summary: "Added subtract." });
-
-/** A passing spec for src/math.ts (the executor adds subtract); override any field. */
-export function spec(title: string, overrides: Record<string, unknown> = {}) {
-  return {
-    project: "calc",
-    title,
-    objective: "Add a subtract function next to add in src/math.ts.",
-    files_to_read: [{ path: "src/math.ts", lines: "1-3" }],
-    files_to_modify: [{ path: "src/math.ts", action: "edit" }],
-    steps: ["Add an exported function subtract(a, b) after add that returns a - b."],
-    acceptance_criteria: ["src/math.ts exports subtract"],
-    validation: [{ run: "grep -q 'export function subtract' src/math.ts" }],
-    ...overrides,
-  };
-}
+import { CLI, cleanEnv, git, sleep, textOf } from "./harness.js";
 
 export type Result = {
   task_id: string;
@@ -49,36 +24,10 @@ export type LedgerLine = {
   note?: string;
 };
 
-export async function createTask(env: DispatchEnv, s: Record<string, unknown>): Promise<string> {
-  const r = await env.server.call("create_mini_task", s);
-  expect(r.isError, textOf(r)).toBeFalsy();
-  return (r.structuredContent as { id: string }).id;
-}
-
 export async function dispatchOne(env: DispatchEnv, id: string): Promise<Result> {
   const r = await env.server.call("dispatch_to_small_model", { task_id: id });
   expect(r.isError, textOf(r)).toBeFalsy();
   return (r.structuredContent as { results: Result[] }).results[0]!;
-}
-
-/** A temp git repo whose executor is the fake LLM over the Anthropic wire (key in FAKE_KEY), mini-projects/ ignored. */
-export function makeDispatchRepo(fake: FakeLlm, files: Record<string, string>): string {
-  const config = {
-    models: {
-      fake: {
-        provider: "anthropic",
-        model: "claude-haiku-4-5",
-        base_url: fake.anthropicBaseURL,
-        api_key_env: "FAKE_KEY",
-      },
-    },
-    defaults: { executor: "fake", planner: "sonnet" },
-  };
-  return makeRepo({
-    ...files,
-    "delegate.config.json": JSON.stringify(config, null, 2),
-    ".gitignore": "mini-projects/\n",
-  });
 }
 
 /** `git worktree list --porcelain` lines that say something is left over: locked or prunable. */
@@ -118,19 +67,6 @@ export function faultFirst(fault: FakeReply, reply: FakeReply): (req: FakeReques
     sent = true;
     return fault;
   };
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Poll `check` until it returns a value (not undefined) or `ms` pass. */
-export async function waitFor<T>(what: string, check: () => T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 /** Whether a process with this pid (or a process group with this id, when `group`) is running (zombies excluded). */

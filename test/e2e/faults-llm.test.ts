@@ -6,21 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeRequest, toolUse } from "../fakes/llm-server.js";
 import {
   byTitle,
+  createTask,
   type DispatchEnv,
   startDispatchEnv,
   type TaskScript,
   taskTitleOf,
 } from "./dispatch-helpers.js";
-import {
-  createTask,
-  dispatchOne,
-  editSubtract,
-  faultFirst,
-  finish,
-  ledgerLines,
-  MATH,
-  spec,
-} from "./faults-helpers.js";
+import { dispatchOne, faultFirst, ledgerLines } from "./faults-helpers.js";
+import { editSubtract, finish, MATH, spec } from "./fixtures.js";
 
 type Attempt = { status: string; error?: string; turns: number; usage: { input_tokens: number } };
 

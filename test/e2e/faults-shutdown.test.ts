@@ -8,21 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "../fakes/llm-server.js";
-import { byTitle } from "./dispatch-helpers.js";
-import {
-  alive,
-  editSubtract,
-  finish,
-  ledgerLines,
-  MATH,
-  makeDispatchRepo,
-  RawServer,
-  spec,
-  taskFile,
-  waitFor,
-  worktreeLeftovers,
-} from "./faults-helpers.js";
-import { git, removeDir } from "./harness.js";
+import { byTitle, makeDispatchRepo } from "./dispatch-helpers.js";
+import { alive, ledgerLines, RawServer, taskFile, worktreeLeftovers } from "./faults-helpers.js";
+import { editSubtract, finish, MATH, spec } from "./fixtures.js";
+import { git, removeDir, waitFor } from "./harness.js";
 
 let fake: FakeLlm;
 let repo: string;

@@ -3,47 +3,27 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storedTaskSchema } from "../../src/core/mini-task.js";
+import { fullSpec, MATH } from "./fixtures.js";
 import {
   CLI,
   cleanEnv,
   git,
+  initializeRequest,
   makeRepo,
   PROJECT_ROOT,
   type RunningServer,
   removeDir,
+  sleep,
   startServer,
   textOf,
 } from "./harness.js";
-
-const MODULE = `export function add(a: number, b: number): number {\n  return a + b;\n}\n`;
-
-function spec(overrides: Record<string, unknown> = {}) {
-  return {
-    project: "calc",
-    title: "Add subtract function",
-    objective: "Add a subtract function next to add in src/math.ts.",
-    context: "The module exports pure arithmetic helpers.",
-    files_to_read: [{ path: "src/math.ts", lines: "1-3" }],
-    files_to_modify: [{ path: "src/math.ts", action: "edit" }],
-    steps: ["Add an exported function subtract(a: number, b: number): number after add that returns a - b."],
-    snippets: [
-      {
-        language: "ts",
-        code: "export function subtract(a: number, b: number): number {\n  return a - b;\n}",
-      },
-    ],
-    acceptance_criteria: ["src/math.ts exports subtract"],
-    validation: [{ run: "grep -q 'export function subtract' src/math.ts" }],
-    ...overrides,
-  };
-}
 
 describe("stdio server (dist/cli.js) — foundation", () => {
   let repo: string;
   let server: RunningServer;
 
   beforeAll(async () => {
-    repo = makeRepo({ "src/math.ts": MODULE, "README.md": "# calc\n" });
+    repo = makeRepo({ "src/math.ts": MATH, "README.md": "# calc\n" });
     server = await startServer({ root: repo });
   });
   afterAll(async () => {
@@ -72,7 +52,7 @@ describe("stdio server (dist/cli.js) — foundation", () => {
   });
 
   it("creates a task, reads it back with get_task, and leaves the files on disk", async () => {
-    const created = await server.call("create_mini_task", spec());
+    const created = await server.call("create_mini_task", fullSpec());
     expect(created.isError, textOf(created)).toBeFalsy();
     const sc = created.structuredContent as {
       id: string;
@@ -99,7 +79,7 @@ describe("stdio server (dist/cli.js) — foundation", () => {
     expect(got.isError, textOf(got)).toBeFalsy();
     expect(got.structuredContent).toMatchObject({ id: sc.id, status: "ready", attempts: [] });
 
-    const second = await server.call("create_mini_task", spec({ title: "Add multiply function" }));
+    const second = await server.call("create_mini_task", fullSpec({ title: "Add multiply function" }));
     expect((second.structuredContent as { id: string }).id).toBe("calc/02-add-multiply-function");
     const listed = await server.call("list_tasks", { project: "calc" });
     expect((listed.structuredContent as { count: number }).count).toBe(2);
@@ -109,13 +89,13 @@ describe("stdio server (dist/cli.js) — foundation", () => {
   });
 
   it("answers a caller's mistake with isError naming the field, and keeps serving", async () => {
-    const unknown = await server.call("create_mini_task", { ...spec(), colour: "red" });
+    const unknown = await server.call("create_mini_task", { ...fullSpec(), colour: "red" });
     expect(unknown.isError).toBe(true);
     expect(textOf(unknown)).toMatch(/colour/);
 
     const badLines = await server.call(
       "create_mini_task",
-      spec({ files_to_read: [{ path: "src/math.ts", lines: "2-90" }] }),
+      fullSpec({ files_to_read: [{ path: "src/math.ts", lines: "2-90" }] }),
     );
     expect(badLines.isError).toBe(true);
     expect(textOf(badLines)).toContain(
@@ -124,7 +104,7 @@ describe("stdio server (dist/cli.js) — foundation", () => {
 
     const escaped = await server.call(
       "create_mini_task",
-      spec({ files_to_modify: [{ path: "../evil.ts", action: "create" }] }),
+      fullSpec({ files_to_modify: [{ path: "../evil.ts", action: "create" }] }),
     );
     expect(escaped.isError).toBe(true);
     expect(textOf(escaped)).toMatch(/files_to_modify\[0\]\.path "\.\.\/evil\.ts" is refused/);
@@ -158,10 +138,8 @@ describe("process lifecycle", () => {
         stdout += d;
       });
       const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-      child.stdin.write(
-        `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } })}\n`,
-      );
-      await new Promise((r) => setTimeout(r, 300));
+      child.stdin.write(`${JSON.stringify(initializeRequest("t", "1"))}\n`);
+      await sleep(300);
       child.stdin.end();
       const code = await Promise.race([
         exited,
@@ -178,10 +156,10 @@ describe("process lifecycle", () => {
 
 describe("dispatch preconditions", () => {
   it("a workspace that is not a git repository: create works, dispatch says why", async () => {
-    const dir = makeRepo({ "src/math.ts": MODULE }, { git: false });
+    const dir = makeRepo({ "src/math.ts": MATH }, { git: false });
     const server = await startServer({ root: dir, env: { ANTHROPIC_API_KEY: "x" } });
     try {
-      const created = await server.call("create_mini_task", spec());
+      const created = await server.call("create_mini_task", fullSpec());
       expect(created.isError, textOf(created)).toBeFalsy();
       const id = (created.structuredContent as { id: string }).id;
       const r = await server.call("dispatch_to_small_model", { task_id: id });
@@ -197,7 +175,7 @@ describe("dispatch preconditions", () => {
 
   it("a repository's delegate.config.json cannot send the user's key to a host of its choosing", async () => {
     const repo = makeRepo({
-      "src/math.ts": MODULE,
+      "src/math.ts": MATH,
       "delegate.config.json": JSON.stringify({
         models: {
           haiku: {
@@ -210,7 +188,7 @@ describe("dispatch preconditions", () => {
     });
     const server = await startServer({ root: repo, env: { ANTHROPIC_API_KEY: "sk-user-key" } });
     try {
-      const id = ((await server.call("create_mini_task", spec())).structuredContent as { id: string }).id;
+      const id = ((await server.call("create_mini_task", fullSpec())).structuredContent as { id: string }).id;
       const r = await server.call("dispatch_to_small_model", { task_id: id });
       expect(r.isError).toBe(true);
       expect(textOf(r)).toMatch(
@@ -227,10 +205,10 @@ describe("dispatch preconditions", () => {
   });
 
   it("a missing API key is one clear sentence before anything runs", async () => {
-    const repo = makeRepo({ "src/math.ts": MODULE });
+    const repo = makeRepo({ "src/math.ts": MATH });
     const server = await startServer({ root: repo });
     try {
-      const id = ((await server.call("create_mini_task", spec())).structuredContent as { id: string }).id;
+      const id = ((await server.call("create_mini_task", fullSpec())).structuredContent as { id: string }).id;
       const r = await server.call("dispatch_to_small_model", { task_id: id });
       expect(r.isError).toBe(true);
       expect(textOf(r)).toBe(
@@ -256,12 +234,12 @@ describe("the build", () => {
 
 describe("result size caps", () => {
   it("list_tasks lists at most 200 tasks and says how many more there are", async () => {
-    const repo = makeRepo({ "src/math.ts": MODULE });
+    const repo = makeRepo({ "src/math.ts": MATH });
     const server = await startServer({ root: repo });
     try {
       for (let i = 0; i < 205; i += 15) {
         const batch = Array.from({ length: Math.min(15, 205 - i) }, (_, j) =>
-          server.call("create_mini_task", spec({ title: `Task number ${i + j}` })),
+          server.call("create_mini_task", fullSpec({ title: `Task number ${i + j}` })),
         );
         for (const r of await Promise.all(batch)) expect(r.isError, textOf(r)).toBeFalsy();
       }

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -96,4 +96,110 @@ export async function startServer(opts: {
 
 export function textOf(result: CallToolResult): string {
   return result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Poll `check` until it returns a value (not undefined) or `ms` pass. */
+export async function waitFor<T>(what: string, check: () => T | undefined, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** Resolves when `check` holds; the test's own timeout bounds the wait. */
+export async function until(check: () => boolean): Promise<void> {
+  while (!check()) await sleep(20);
+}
+
+/** The headers a Streamable HTTP client posts with. */
+export const MCP_HEADERS = {
+  "content-type": "application/json",
+  accept: "application/json, text/event-stream",
+};
+
+/** The JSON-RPC initialize request (id 1) a raw HTTP client called `name` opens its session with. */
+export function initializeRequest(name: string, version = "1.0.0") {
+  return {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name, version },
+    },
+  };
+}
+
+/** A `delegate-mcp serve --http` process. */
+export interface HttpServer {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop: () => Promise<void>;
+}
+
+/** Every process spawnCli started: a test that times out never reaches its own cleanup. */
+const spawned = new Set<ChildProcess>();
+
+/** SIGKILL whatever spawnCli started that is still running; a file's afterAll, so no server outlives it. */
+export function killSpawned(): void {
+  for (const proc of spawned) if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+}
+
+/** dist/cli.js with `args` in `root`, its stdout and stderr collected. */
+export function spawnCli(args: string[], root: string, env: Record<string, string>) {
+  assertBuilt();
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    cwd: root,
+    env: cleanEnv({ HOME: root, ...env }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  spawned.add(proc);
+  let stderr = "";
+  let stdout = "";
+  proc.stderr!.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  proc.stdout!.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return { proc, stderr: () => stderr, stdout: () => stdout, exited };
+}
+
+/** `delegate-mcp serve --http --port 0`, resolved once it prints the URL it serves at. */
+export async function startHttp(root: string, env: Record<string, string> = {}): Promise<HttpServer> {
+  const { proc, stderr, exited } = spawnCli(["serve", "--http", "--port", "0", "--root", root], root, env);
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = () => {
+      const m = /delegate-mcp: serving MCP at (http:\/\/\S+)/.exec(stderr());
+      if (m) {
+        proc.stderr!.off("data", onData);
+        resolve(m[1]!);
+      }
+    };
+    proc.stderr!.on("data", onData);
+    void exited.then(({ code }) => reject(new Error(`server exited (${code}) before serving:\n${stderr()}`)));
+  });
+  return {
+    url,
+    port: Number(new URL(url).port),
+    proc,
+    stderr,
+    exited,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      await exited;
+    },
+  };
 }

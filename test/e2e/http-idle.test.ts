@@ -1,18 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { serveHttp } from "../../src/transports/http.js";
-import { makeRepo, removeDir } from "./harness.js";
+import { initializeRequest, MCP_HEADERS, makeRepo, removeDir, sleep } from "./harness.js";
 
-const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-const initialize = {
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "idle-test", version: "1" },
-  },
-};
+const initialize = initializeRequest("idle-test", "1");
 
 let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -29,7 +19,7 @@ async function open(idleTimeoutMs: number) {
   };
   const res = await fetch(running.url, {
     method: "POST",
-    headers: HEADERS,
+    headers: MCP_HEADERS,
     body: JSON.stringify(initialize),
   });
   expect(res.status).toBe(200);
@@ -38,7 +28,7 @@ async function open(idleTimeoutMs: number) {
   const list = () =>
     fetch(running.url, {
       method: "POST",
-      headers: { ...HEADERS, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+      headers: { ...MCP_HEADERS, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
     });
   return { list };
@@ -50,7 +40,7 @@ describe("HTTP sessions", () => {
     const first = await list();
     expect(first.status).toBe(200);
     await first.text();
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const late = await list();
     expect(late.status).toBe(404);
     await late.text();
@@ -58,7 +48,7 @@ describe("HTTP sessions", () => {
 
   it("a session used within the timeout stays open", async () => {
     const { list } = await open(60_000);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const res = await list();
     expect(res.status).toBe(200);
     await res.text();

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
@@ -8,87 +7,29 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlm, scripted, startFakeLlm, toolUse } from "../fakes/llm-server.js";
-import { assertBuilt, CLI, cleanEnv, git, makeRepo, removeDir, startServer, textOf } from "./harness.js";
+import { fakeModel } from "./dispatch-helpers.js";
+import { editSubtract, fullSpec, MATH } from "./fixtures.js";
+import {
+  git,
+  type HttpServer,
+  initializeRequest,
+  killSpawned,
+  MCP_HEADERS,
+  makeRepo,
+  removeDir,
+  spawnCli,
+  startHttp,
+  startServer,
+  textOf,
+  until,
+} from "./harness.js";
 
 const MB = 1024 * 1024;
-const MODULE = "export function add(a: number, b: number): number {\n  return a + b;\n}\n";
-const SUBTRACT = "\nexport function subtract(a: number, b: number): number {\n  return a - b;\n}\n";
-const INITIALIZE = {
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "raw-http", version: "1.0.0" },
-  },
-};
+const INITIALIZE = initializeRequest("raw-http");
 const LIST_TOOLS = { jsonrpc: "2.0", id: 2, method: "tools/list", params: {} };
-const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-
-interface HttpServer {
-  url: string;
-  port: number;
-  proc: ChildProcess;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stop: () => Promise<void>;
-}
 
 // A test that times out never reaches its own cleanup: no server outlives this file.
-const spawned = new Set<ChildProcess>();
-afterAll(() => {
-  for (const proc of spawned) if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
-});
-
-function spawnCli(args: string[], root: string, env: Record<string, string>) {
-  assertBuilt();
-  const proc = spawn(process.execPath, [CLI, ...args], {
-    cwd: root,
-    env: cleanEnv({ HOME: root, ...env }),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  spawned.add(proc);
-  let stderr = "";
-  let stdout = "";
-  proc.stderr!.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  proc.stdout!.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return { proc, stderr: () => stderr, stdout: () => stdout, exited };
-}
-
-/** `delegate-mcp serve --http --port 0`, resolved once it prints the URL it serves at. */
-async function startHttp(root: string, env: Record<string, string> = {}): Promise<HttpServer> {
-  const { proc, stderr, exited } = spawnCli(["serve", "--http", "--port", "0", "--root", root], root, env);
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = () => {
-      const m = /delegate-mcp: serving MCP at (http:\/\/\S+)/.exec(stderr());
-      if (m) {
-        proc.stderr!.off("data", onData);
-        resolve(m[1]!);
-      }
-    };
-    proc.stderr!.on("data", onData);
-    void exited.then(({ code }) => reject(new Error(`server exited (${code}) before serving:\n${stderr()}`)));
-  });
-  return {
-    url,
-    port: Number(new URL(url).port),
-    proc,
-    stderr,
-    exited,
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
+afterAll(killSpawned);
 
 interface RawResponse {
   status: number;
@@ -164,11 +105,6 @@ function jsonRpcError(res: RawResponse): { code: number; message: string } {
   return body.error;
 }
 
-/** Resolves when `check` holds; the test's own timeout bounds the wait. */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 20));
-}
-
 async function connectClient(url: string, headers: Record<string, string> = {}) {
   const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
   const client = new Client({ name: "delegate-http-e2e", version: "1.0.0" });
@@ -178,45 +114,13 @@ async function connectClient(url: string, headers: Record<string, string> = {}) 
   return { client, transport };
 }
 
-function taskSpec(overrides: Record<string, unknown> = {}) {
-  return {
-    project: "calc",
-    title: "Add subtract function",
-    objective: "Add a subtract function next to add in src/math.ts.",
-    context: "The module exports pure arithmetic helpers.",
-    files_to_read: [{ path: "src/math.ts", lines: "1-3" }],
-    files_to_modify: [{ path: "src/math.ts", action: "edit" }],
-    steps: ["Add an exported function subtract(a: number, b: number): number after add that returns a - b."],
-    snippets: [{ language: "ts", code: SUBTRACT.trim() }],
-    acceptance_criteria: ["src/math.ts exports subtract"],
-    validation: [{ run: "grep -q 'export function subtract' src/math.ts" }],
-    ...overrides,
-  };
-}
-
 function repoWithFakeModel(llm: FakeLlm): string {
-  const config = {
-    models: {
-      fake: {
-        provider: "anthropic",
-        model: "claude-haiku-4-5",
-        base_url: llm.anthropicBaseURL,
-        api_key_env: "FAKE_KEY",
-      },
-    },
-    defaults: { executor: "fake" },
-  };
+  const config = { models: { fake: fakeModel(llm) }, defaults: { executor: "fake" } };
   return makeRepo({
-    "src/math.ts": MODULE,
+    "src/math.ts": MATH,
     "delegate.config.json": `${JSON.stringify(config, null, 2)}\n`,
   });
 }
-
-const editToSubtract = toolUse("edit_file", {
-  path: "src/math.ts",
-  old_string: "  return a + b;\n}\n",
-  new_string: `  return a + b;\n}\n${SUBTRACT}`,
-});
 
 function ledgerLines(root: string): string[] {
   const path = join(root, "mini-projects", "ledger.jsonl");
@@ -435,7 +339,7 @@ describe("Streamable HTTP: tools over the SDK client", () => {
   it("runs create_mini_task → dispatch_to_small_model (fake LLM) → savings_report and list_tasks", async () => {
     llm.setHandler(
       scripted([
-        editToSubtract,
+        editSubtract,
         toolUse("run_validation", {}),
         toolUse("finish", {
           status: "complete",
@@ -448,7 +352,7 @@ describe("Streamable HTTP: tools over the SDK client", () => {
 
     const created = (await client.callTool({
       name: "create_mini_task",
-      arguments: taskSpec(),
+      arguments: fullSpec(),
     })) as CallToolResult;
     expect(created.isError, textOf(created)).toBeFalsy();
     const taskId = (created.structuredContent as { id: string }).id;
@@ -484,7 +388,7 @@ describe("Streamable HTTP: tools over the SDK client", () => {
       "dispatch sent progress notifications over the POST's SSE stream",
     ).toBeGreaterThan(0);
     // The executor edited its worktree, never the workspace.
-    expect(readFileSync(join(repo, "src/math.ts"), "utf8")).toBe(MODULE);
+    expect(readFileSync(join(repo, "src/math.ts"), "utf8")).toBe(MATH);
 
     const ledger = ledgerLines(repo).map((line) => JSON.parse(line) as { task: string; phase: string });
     expect(ledger.filter((e) => e.task === taskId && e.phase === "execution")).toHaveLength(3);
@@ -576,14 +480,14 @@ describe("Streamable HTTP: SIGTERM mid-dispatch", () => {
 
   it("cancels the dispatch, records it, leaves no locked worktree or torn ledger line, and exits 0", async () => {
     // The executor edits a file, then its next model call never answers.
-    llm.setHandler(scripted([editToSubtract, { hang: true }]));
+    llm.setHandler(scripted([editSubtract, { hang: true }]));
     const server = await startHttp(repo, { FAKE_KEY: "x" });
     let taskId: string;
     try {
       const { client } = await connectClient(server.url);
       const created = (await client.callTool({
         name: "create_mini_task",
-        arguments: taskSpec(),
+        arguments: fullSpec(),
       })) as CallToolResult;
       expect(created.isError, textOf(created)).toBeFalsy();
       taskId = (created.structuredContent as { id: string }).id;

@@ -2,18 +2,19 @@
  * A client we did not write: the MCP Inspector CLI drives the built server over stdio and over
  * Streamable HTTP. It runs on this Node (20): its engines field (>= 22) is only a warning to npm.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  assertBuilt,
   CLI,
   cleanEnv,
+  type HttpServer,
   makeRepo,
   PROJECT_ROOT,
   removeDir,
+  startHttp,
   startServer,
   textOf,
 } from "./harness.js";
@@ -50,39 +51,6 @@ function inspector(home: string, args: string[]): Promise<Run> {
 function json<T>(run: Run): T {
   expect(run.code, `inspector exited ${run.code}:\n${run.stderr}`).toBe(0);
   return JSON.parse(run.stdout) as T;
-}
-
-interface HttpServer {
-  url: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startHttp(root: string, env: Record<string, string>): Promise<HttpServer> {
-  assertBuilt();
-  const proc = spawn(process.execPath, [CLI, "serve", "--http", "--port", "0", "--root", root], {
-    cwd: root,
-    env: cleanEnv({ HOME: root, ...env }),
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-  let stderr = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stderr!.on("data", (d: Buffer) => {
-      stderr += d.toString();
-      const m = /serving MCP at (http:\/\/\S+)/.exec(stderr);
-      if (m) resolve(m[1]!);
-    });
-    void exited.then(() => reject(new Error(`server exited before serving:\n${stderr}`)));
-  });
-  return {
-    url,
-    proc,
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-      await exited;
-    },
-  };
 }
 
 type ToolList = { tools: { name: string; inputSchema: { type: string }; outputSchema?: unknown }[] };

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeRepo, type RunningServer, removeDir, startServer, textOf } from "./harness.js";
+import { makeRepo, type RunningServer, removeDir, sleep, startServer, textOf } from "./harness.js";
 
 type Run = {
   passed: boolean;
@@ -122,13 +122,13 @@ describe("run_validation through the stdio server", () => {
         return false;
       }
     };
-    for (let i = 0; i < 100 && !alive(); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && !alive(); i++) await sleep(50);
     expect(alive()).toBe(true);
     controller.abort();
     await expect(call).rejects.toThrow();
     let gone = false;
     for (let i = 0; i < 100 && !gone; i++) {
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
       gone = !alive();
     }
     expect(gone).toBe(true);

@@ -9,14 +9,15 @@
  * Shell commands never come from the fuzzer: every validation command that reaches the server is
  * one of SAFE_COMMANDS (see `defang`), so a random string is never run by a shell.
  */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shown } from "../../src/core/errors.js";
-import { type FakeLlm, startFakeLlm, toolUse } from "../fakes/llm-server.js";
-import { git, makeRepo, type RunningServer, removeDir, startServer, textOf } from "./harness.js";
+import { LEDGER_PHASES } from "../../src/core/ledger-entry.js";
+import { toolUse } from "../fakes/llm-server.js";
+import { type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
+import { MATH, spec } from "./fixtures.js";
+import { type RunningServer, removeDir, textOf } from "./harness.js";
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
 const RUNS = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : 400;
@@ -33,19 +34,8 @@ const MISSING_TASK = "fuzz/99-missing-task";
 /** Never named by the generators: the examples dispatch and review it. */
 const RESERVED_TASK = "fuzz/02-reserved-task";
 
-const MODULE = "export function add(a: number, b: number): number {\n  return a + b;\n}\n";
-
 function validSpec(): Record<string, unknown> {
-  return {
-    project: "fuzz",
-    title: "Fuzz spec",
-    objective: "Add a subtract function next to add in src/math.ts.",
-    files_to_read: [{ path: "src/math.ts", lines: "1-3" }],
-    files_to_modify: [{ path: "src/math.ts", action: "edit" }],
-    steps: ["Add an exported function subtract(a, b) after add that returns a - b."],
-    acceptance_criteria: ["src/math.ts exports subtract"],
-    validation: [{ run: "true" }],
-  };
+  return spec("Fuzz spec", { project: "fuzz", validation: [{ run: "true" }] });
 }
 
 /**
@@ -237,14 +227,7 @@ const validCalls: fc.Arbitrary<{ tool: string; args: Record<string, unknown> }> 
     tool: fc.constant("log_tokens"),
     args: fc.record({
       project: fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,20}$/),
-      phase: fc.constantFrom(
-        "exploration",
-        "planning",
-        "execution",
-        "testing",
-        "verification",
-        "baseline_estimate",
-      ),
+      phase: fc.constantFrom(...LEDGER_PHASES),
       model: fc.constantFrom("sonnet", "haiku", "gpt-4o-mini", "no-such-model"),
       input_tokens: fc.integer({ min: 0, max: 1e9 }),
       output_tokens: fc.integer({ min: 0, max: 1e9 }),
@@ -286,8 +269,7 @@ function defang(tool: string, args: unknown): unknown {
   return args;
 }
 
-let repo: string;
-let fake: FakeLlm;
+let env: DispatchEnv | undefined;
 let server: RunningServer;
 const stats = { calls: 0, ok: 0, errors: 0, protocolErrors: 0, okTools: new Set<string>() };
 
@@ -354,25 +336,9 @@ const params = (runs: number) => ({
 
 describe("fuzz: every tool over stdio survives malformed arguments", () => {
   beforeAll(async () => {
-    fake = await startFakeLlm({
-      handler: () => toolUse("finish", { status: "complete", summary: "fuzz: nothing to do" }),
-    });
-    const config = {
-      models: {
-        fake: {
-          provider: "anthropic",
-          model: "claude-haiku-4-5",
-          base_url: fake.anthropicBaseURL,
-          api_key_env: "FAKE_KEY",
-        },
-      },
-      defaults: { executor: "fake", planner: "sonnet" },
-    };
-    repo = makeRepo({ "src/math.ts": MODULE, "delegate.config.json": JSON.stringify(config) });
-    writeFileSync(join(repo, ".gitignore"), "mini-projects/\n");
-    git(repo, "add", ".gitignore");
-    git(repo, "commit", "-q", "-m", "ignore mini-projects");
-    server = await startServer({ root: repo, env: { FAKE_KEY: "test-key" } });
+    env = await startDispatchEnv({ "src/math.ts": MATH });
+    env.fake.setHandler(() => toolUse("finish", { status: "complete", summary: "fuzz: nothing to do" }));
+    server = env.server;
     const created = await server.call("create_mini_task", { ...validSpec(), title: "Existing task" });
     expect(created.isError, textOf(created)).toBeFalsy();
     expect((created.structuredContent as { id: string }).id).toBe(EXISTING_TASK);
@@ -381,9 +347,8 @@ describe("fuzz: every tool over stdio survives malformed arguments", () => {
   }, 60_000);
 
   afterAll(async () => {
-    await server?.close();
-    await fake?.close();
-    if (repo) removeDir(repo);
+    await env?.close();
+    if (env) removeDir(env.repo);
   });
 
   it("anything at all as the arguments, for every tool", async () => {

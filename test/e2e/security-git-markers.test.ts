@@ -20,9 +20,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toolUse } from "../fakes/llm-server.js";
 import { byTitle, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
+import { MATH } from "./fixtures.js";
 import { cleanEnv, git, type RunningServer, removeDir, startServer, textOf } from "./harness.js";
-
-const MATH = "export function add(a: number, b: number): number {\n  return a + b;\n}\n";
 
 const HOOKS = [
   "applypatch-msg",

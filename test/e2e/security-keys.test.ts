@@ -4,8 +4,9 @@
  * and the server's own check share one runner setup in the dispatcher.
  */
 import { afterEach, expect, it } from "vitest";
-import { byTitle, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
-import { createTask, dispatchOne, editSubtract, finish, MATH, spec } from "./faults-helpers.js";
+import { byTitle, createTask, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
+import { dispatchOne } from "./faults-helpers.js";
+import { editSubtract, finish, MATH, spec } from "./fixtures.js";
 
 let env: DispatchEnv | undefined;
 afterEach(async () => {

@@ -19,9 +19,9 @@ import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeAnswer, type FakeRequest, toolUse } from "../fakes/llm-server.js";
 import { byTitle, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
+import { MATH, spec as mathSpec } from "./fixtures.js";
 import { git, removeDir, textOf } from "./harness.js";
 
-const MATH = "export function add(a: number, b: number): number {\n  return a + b;\n}\n";
 const SECRET = "TOP-SECRET-OUTSIDE-THE-WORKSPACE";
 const MCP_JSON = '{ "mcpServers": {} }\n';
 
@@ -39,18 +39,13 @@ let outside: string;
 /** `<repo>-evil`: shares the repo's name as a prefix, the classic prefix-check escape. */
 let sibling: string;
 
+/** fixtures' spec() in project "sec", its validation passing while src/math.ts exports any function. */
 function spec(title: string, extra: Record<string, unknown> = {}) {
-  return {
+  return mathSpec(title, {
     project: "sec",
-    title,
-    objective: "Add a subtract function next to add in src/math.ts.",
-    files_to_read: [{ path: "src/math.ts", lines: "1-3" }],
-    files_to_modify: [{ path: "src/math.ts", action: "edit" }],
-    steps: ["Add an exported function subtract(a, b) after add that returns a - b."],
-    acceptance_criteria: ["src/math.ts exports subtract"],
     validation: [{ run: "grep -q 'export function' src/math.ts" }],
     ...extra,
-  };
+  });
 }
 
 async function call(name: string, args: Record<string, unknown>) {

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
-import { MATH, spec } from "./faults-helpers.js";
+import { MATH, spec } from "./fixtures.js";
 import { makeRepo, removeDir, startServer, textOf } from "./harness.js";
 
 const cleanups: (() => void | Promise<void>)[] = [];

@@ -2,10 +2,10 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { toolUse } from "../fakes/llm-server.js";
-import { byTitle, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
+import { byTitle, createTask, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
+import { editSubtract, MATH } from "./fixtures.js";
 import { git, textOf } from "./harness.js";
 
-const MATH = "export function add(a: number, b: number): number {\n  return a + b;\n}\n";
 const finish = toolUse("finish", { status: "complete", summary: "Mini-Task — COMPLETE ✅" });
 
 let env: DispatchEnv | undefined;
@@ -18,6 +18,16 @@ async function ok(env: DispatchEnv, name: string, args: Record<string, unknown>)
   const r = await env.server.call(name, args);
   expect(r.isError, `${name}: ${textOf(r)}`).toBeFalsy();
   return r.structuredContent as Record<string, unknown>;
+}
+
+/** A spec that reads and edits src/math.ts, checked by `run`. */
+function mathEdit(title: string, run: string, extra: Record<string, unknown> = {}) {
+  return spec(title, {
+    files_to_read: [{ path: "src/math.ts" }],
+    files_to_modify: [{ path: "src/math.ts", action: "edit" }],
+    validation: [{ run }],
+    ...extra,
+  });
 }
 
 function spec(title: string, extra: Record<string, unknown>) {
@@ -36,16 +46,7 @@ describe("the whole workflow through the stdio server", () => {
     env = await startDispatchEnv({ "src/math.ts": MATH, "src/index.ts": "export * from './math';\n" });
     env.fake.setHandler(
       byTitle({
-        "Add subtract": [
-          toolUse("edit_file", {
-            path: "src/math.ts",
-            old_string: "  return a + b;\n}\n",
-            new_string:
-              "  return a + b;\n}\n\nexport function subtract(a: number, b: number): number {\n  return a - b;\n}\n",
-          }),
-          toolUse("run_validation", {}),
-          finish,
-        ],
+        "Add subtract": [editSubtract, toolUse("run_validation", {}), finish],
         "Add negate": [
           toolUse("edit_file", {
             path: "src/math.ts",
@@ -67,33 +68,18 @@ describe("the whole workflow through the stdio server", () => {
     });
     expect(decision.decision).toBe("delegate");
 
-    const a = (
-      await ok(
-        env,
-        "create_mini_task",
-        spec("Add subtract", {
-          files_to_read: [{ path: "src/math.ts" }],
-          files_to_modify: [{ path: "src/math.ts", action: "edit" }],
-          validation: [{ run: "grep -q 'export function subtract' src/math.ts" }],
-        }),
-      )
-    ).id as string;
-    const b = (
-      await ok(
-        env,
-        "create_mini_task",
-        spec("Add negate", {
-          files_to_read: [{ path: "src/math.ts" }],
-          files_to_modify: [{ path: "src/math.ts", action: "edit" }],
-          depends_on: [a],
-          validation: [
-            {
-              run: "grep -q 'export function negate' src/math.ts && grep -q 'export function subtract' src/math.ts",
-            },
-          ],
-        }),
-      )
-    ).id as string;
+    const a = await createTask(
+      env,
+      mathEdit("Add subtract", "grep -q 'export function subtract' src/math.ts"),
+    );
+    const b = await createTask(
+      env,
+      mathEdit(
+        "Add negate",
+        "grep -q 'export function negate' src/math.ts && grep -q 'export function subtract' src/math.ts",
+        { depends_on: [a] },
+      ),
+    );
 
     const dispatched = (await ok(env, "dispatch_to_small_model", { task_ids: [a, b] })).results as {
       status: string;
@@ -157,17 +143,7 @@ describe("the whole workflow through the stdio server", () => {
         ],
       }),
     );
-    const id = (
-      await ok(
-        env,
-        "create_mini_task",
-        spec("Change add", {
-          files_to_read: [{ path: "src/math.ts" }],
-          files_to_modify: [{ path: "src/math.ts", action: "edit" }],
-          validation: [{ run: "grep -q 'b + a' src/math.ts" }],
-        }),
-      )
-    ).id as string;
+    const id = await createTask(env, mathEdit("Change add", "grep -q 'b + a' src/math.ts"));
     await ok(env, "dispatch_to_small_model", { task_id: id });
     const local = MATH.replace("a + b", "a + b + 0");
     writeFileSync(join(env.repo, "src/math.ts"), local);
@@ -197,16 +173,13 @@ describe("the whole workflow through the stdio server", () => {
         "Generate table": [toolUse("write_file", { path: "src/table.ts", content: `${big}\n` }), finish],
       }),
     );
-    const id = (
-      await ok(
-        env,
-        "create_mini_task",
-        spec("Generate table", {
-          files_to_modify: [{ path: "src/table.ts", action: "create" }],
-          validation: [{ run: "test -f src/table.ts" }],
-        }),
-      )
-    ).id as string;
+    const id = await createTask(
+      env,
+      spec("Generate table", {
+        files_to_modify: [{ path: "src/table.ts", action: "create" }],
+        validation: [{ run: "test -f src/table.ts" }],
+      }),
+    );
     await ok(env, "dispatch_to_small_model", { task_id: id });
     const review = (await env.server.call("review_task", { task_id: id })).structuredContent as {
       truncated: boolean;
@@ -228,9 +201,8 @@ describe("the whole workflow through the stdio server", () => {
       files_to_modify: [{ path: "src/math.ts", action: "edit" }],
       validation: [{ run: "true" }],
     };
-    const a = (await ok(env, "create_mini_task", spec("First step", base))).id as string;
-    const b = (await ok(env, "create_mini_task", spec("Second step", { ...base, depends_on: [a] })))
-      .id as string;
+    const a = await createTask(env, spec("First step", base));
+    const b = await createTask(env, spec("Second step", { ...base, depends_on: [a] }));
     const r = await env.server.call("dispatch_to_small_model", { task_id: b });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toBe(
@@ -251,17 +223,7 @@ describe("the whole workflow through the stdio server", () => {
         ],
       }),
     );
-    const id = (
-      await ok(
-        env,
-        "create_mini_task",
-        spec("Package edit", {
-          files_to_read: [{ path: "src/math.ts" }],
-          files_to_modify: [{ path: "src/math.ts", action: "edit" }],
-          validation: [{ run: "grep -q 'b + a' src/math.ts" }],
-        }),
-      )
-    ).id as string;
+    const id = await createTask(env, mathEdit("Package edit", "grep -q 'b + a' src/math.ts"));
     const [r] = (await ok(env, "dispatch_to_small_model", { task_id: id })).results as {
       status: string;
       files_changed: unknown[];

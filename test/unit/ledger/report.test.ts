@@ -24,7 +24,7 @@ import {
   pricesLabel,
 } from "../../../src/store/report.js";
 import { entry } from "./fixtures/entries.js";
-import { workedConfig } from "./fixtures/worked-example.js";
+import { workedConfig, workedLog } from "./fixtures/worked-example.js";
 
 let root: string;
 let dir: string;
@@ -55,12 +55,7 @@ async function logWorkedExample(ledger: Ledger): Promise<void> {
       }),
     );
   };
-  await log("exploration", "sonnet", 40_000, 10_000);
-  await log("planning", "sonnet", 20_000, 12_000);
-  await log("execution", "haiku", 18_000, 6_000);
-  await log("testing", "haiku", 4_000, 1_000);
-  await log("verification", "sonnet", 10_000, 2_000);
-  await log("baseline_estimate", "sonnet", 165_000, 36_000);
+  for (const [phase, alias, input, output] of workedLog) await log(phase, alias, input, output);
 }
 
 const tasks = [
