@@ -2,7 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { packContext } from "../core/context.js";
 import { messageOf } from "../core/errors.js";
-import { estimateInputTokens, estimateOutputTokens, tokenizerPieces } from "../core/estimate.js";
+import { estimateInputTokens, estimateOutputTokens } from "../core/estimate.js";
 import { EXECUTOR_TOOLS } from "../core/executor-tools.js";
 import { type FileFact, hasBlocking, lintMiniTask } from "../core/lint.js";
 import type { Estimate, LintIssue, MiniTaskSpec, StoredTask } from "../core/mini-task.js";
@@ -11,7 +11,7 @@ import { costOf } from "../core/pricing.js";
 import { countLines, renderMiniTask } from "../core/render.js";
 import { priceOf } from "../providers/catalog.js";
 import type { Config } from "../providers/config.js";
-import { executorModel, type ResolvedModel } from "../providers/registry.js";
+import { executorModel } from "../providers/registry.js";
 import { countTokens } from "../providers/tokenizer.js";
 import { protectedReason, safePath } from "./safe-path.js";
 import type { TaskStore } from "./tasks.js";
@@ -83,11 +83,6 @@ export async function scanFiles(
 }
 
 /** Token count of caller text in bounded pieces: a long run without spaces would take the tokenizer minutes. */
-async function countPieces(text: string, provider: ResolvedModel["provider"]): Promise<number> {
-  let total = 0;
-  for (const piece of tokenizerPieces(text)) total += await countTokens(piece, provider);
-  return total;
-}
 
 export interface CreateResult {
   /** Set when the task was stored (no blocking lint). */
@@ -130,8 +125,8 @@ export async function createMiniTask(
   const packed = packContext(spec, texts);
   const system = await readTemplate("executor-system.md");
   const tools = JSON.stringify(EXECUTOR_TOOLS);
-  const promptTokens = await countPieces(`${system}\n${tools}\n${packed.user}`, model.provider);
-  const snippetTokens = await countPieces(spec.snippets.map((s) => s.code).join("\n"), model.provider);
+  const promptTokens = await countTokens(`${system}\n${tools}\n${packed.user}`, model.provider);
+  const snippetTokens = await countTokens(spec.snippets.map((s) => s.code).join("\n"), model.provider);
   const outputTokens = estimateOutputTokens({
     steps: spec.steps.length,
     snippetTokens,
