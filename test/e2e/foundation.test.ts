@@ -204,6 +204,20 @@ describe("dispatch preconditions", () => {
     }
   });
 
+  it("discard_task works in a workspace that is not a git repository (nothing was dispatched)", async () => {
+    const dir = makeRepo({ "src/math.ts": MATH }, { git: false });
+    const server = await startServer({ root: dir });
+    try {
+      const id = ((await server.call("create_mini_task", fullSpec())).structuredContent as { id: string }).id;
+      const r = await server.call("discard_task", { task_id: id });
+      expect(r.isError, textOf(r)).toBeFalsy();
+      expect(r.structuredContent).toMatchObject({ task_id: id, status: "discarded" });
+    } finally {
+      await server.close();
+      removeDir(dir);
+    }
+  });
+
   it("a missing API key is one clear sentence before anything runs", async () => {
     const repo = makeRepo({ "src/math.ts": MATH });
     const server = await startServer({ root: repo });
