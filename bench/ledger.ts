@@ -6,9 +6,9 @@
 import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Config } from "../src/config/schema.js";
 import type { LedgerEntry, LedgerPhase } from "../src/core/ledger-entry.js";
 import { computeSavings } from "../src/core/savings.js";
-import type { Config } from "../src/providers/config.js";
 import { Ledger } from "../src/store/ledger.js";
 import { buildSavingsReport } from "../src/store/report.js";
 import type { Bench, BenchRow } from "./types.js";

@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { configSchema } from "../src/config/schema.js";
 import { ledgerEntrySchema } from "../src/core/ledger-entry.js";
 import { storedTaskSchema } from "../src/core/mini-task.js";
-import { configSchema } from "../src/providers/config.js";
 
 const SOURCES: Record<string, { schema: z.ZodType; title: string; io: "input" | "output" }> = {
   "mini-task.schema.json": { schema: storedTaskSchema, title: "delegate-mcp stored mini-task", io: "output" },

@@ -90,7 +90,7 @@ async function openWorkspace(root: string | undefined) {
   const [{ resolveWorkspace }, { TaskStore }, { loadConfig }] = await Promise.all([
     import("./store/workspace.js"),
     import("./store/tasks.js"),
-    import("./providers/config.js"),
+    import("./config/load.js"),
   ]);
   const ws = await resolveWorkspace({ flag: root });
   const { config } = await loadConfig(ws.root);

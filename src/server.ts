@@ -6,11 +6,12 @@ import {
   ListToolsRequestSchema,
   RootsListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import type { LoadedConfig } from "./config/load.js";
+import type { Config } from "./config/schema.js";
 import { isUserError, messageOf, shown } from "./core/errors.js";
 import { describeIssue } from "./core/zod-errors.js";
 import { log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
-import type { Config, LoadedConfig } from "./providers/config.js";
 import { registerResources } from "./resources.js";
 import type { TaskStore } from "./store/tasks.js";
 import { resolveWorkspace, type Workspace } from "./store/workspace.js";
@@ -184,7 +185,7 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
       },
       configFile: () => {
         loaded ??= (async () => {
-          const { loadConfig } = await import("./providers/config.js");
+          const { loadConfig } = await import("./config/load.js");
           return loadConfig((await ctx.workspace()).root, env);
         })();
         return loaded;

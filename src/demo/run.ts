@@ -6,8 +6,8 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { renderReportTable } from "../core/report-render.js";
 import type { SavingsReport } from "../core/savings.js";
+import { countTokens } from "../core/token-count.js";
 import { git } from "../executor/git.js";
-import { countTokens } from "../providers/tokenizer.js";
 import { createServer } from "../server.js";
 import { ScriptedModel, type ScriptedTurn } from "./scripted-model.js";
 

@@ -1,6 +1,6 @@
+import type { ProviderName } from "../core/provider.js";
+import { countTokens } from "../core/token-count.js";
 import type { Usage } from "../core/usage.js";
-import type { ProviderName } from "../providers/config.js";
-import { countTokens } from "../providers/tokenizer.js";
 import type { ChatModel, Completion, CompletionRequest, ToolCall } from "../providers/types.js";
 
 /** One scripted turn: the tool calls the executor "decides" to make. */

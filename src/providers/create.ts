@@ -2,11 +2,11 @@
  * The one way to get a ChatModel. The provider SDKs are imported here, on first use, never at
  * the server's start (cold start matters: an MCP client waits for it).
  */
+
+import type { ResolvedModel } from "../config/models.js";
 import { UserError } from "../core/errors.js";
 import { bareHost, isLoopbackHost } from "../core/net.js";
 import { log } from "../log.js";
-import type { Config } from "./config.js";
-import type { ResolvedModel } from "./registry.js";
 import type { ClientSettings } from "./settings.js";
 import type { ChatModel } from "./types.js";
 
@@ -28,13 +28,6 @@ export const PLACEHOLDER_API_KEY = "no-key";
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value ? value : undefined;
-}
-
-/** Every configured model's key variable: what a validation command must not see, whatever it is called. */
-export function keyVariables(config: Config): string[] {
-  return [
-    ...new Set(Object.values(config.models ?? {}).flatMap((m) => (m.api_key_env ? [m.api_key_env] : []))),
-  ];
 }
 
 /** Where the providers' own keys belong; any other non-loopback host needs the user's consent, whatever the key. */

@@ -2,8 +2,9 @@
  * Turns what went wrong in a model call into a ProviderError with one sentence that says what to
  * do. The provider files classify their SDK's errors; the wording lives here, once.
  */
+
+import type { ProviderName } from "../core/provider.js";
 import { log } from "../log.js";
-import type { ProviderName } from "./config.js";
 import { ProviderError } from "./types.js";
 
 /** What a message needs to name the model, the key and the fix. */

@@ -1,5 +1,5 @@
+import type { ResolvedModel } from "../config/models.js";
 import type { CallContext } from "./failure.js";
-import type { ResolvedModel } from "./registry.js";
 
 /** What create.ts hands a provider: everything read from env and options already settled. */
 export interface ClientSettings {

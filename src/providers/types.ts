@@ -1,5 +1,5 @@
+import type { ProviderName } from "../core/provider.js";
 import type { Usage } from "../core/usage.js";
-import type { ProviderName } from "./config.js";
 
 /** A tool the model may call. */
 export interface ToolSpec {

@@ -1,5 +1,8 @@
 import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
+import { executorModel } from "../config/models.js";
+import { priceOf } from "../config/price-catalog.js";
+import type { Config } from "../config/schema.js";
 import { packContext } from "../core/context.js";
 import { messageOf } from "../core/errors.js";
 import { estimateInputTokens, estimateOutputTokens } from "../core/estimate.js";
@@ -9,10 +12,7 @@ import type { Estimate, LintIssue, MiniTaskSpec, StoredTask } from "../core/mini
 import { slugify } from "../core/mini-task.js";
 import { costOf } from "../core/pricing.js";
 import { countLines, renderMiniTask } from "../core/render.js";
-import { priceOf } from "../providers/catalog.js";
-import type { Config } from "../providers/config.js";
-import { executorModel } from "../providers/registry.js";
-import { countTokens } from "../providers/tokenizer.js";
+import { countTokens } from "../core/token-count.js";
 import { protectedReason, safePath } from "./safe-path.js";
 import type { TaskStore } from "./tasks.js";
 import { readTemplate } from "./templates.js";

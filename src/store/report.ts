@@ -1,5 +1,8 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
+import { plannerModel, type ResolvedModel, resolveModel } from "../config/models.js";
+import { catalogVersion, priceOf } from "../config/price-catalog.js";
+import type { Config } from "../config/schema.js";
 import { UserError } from "../core/errors.js";
 import type { LedgerEntry, LedgerPhase, LedgerSource } from "../core/ledger-entry.js";
 import { SLUG_RE } from "../core/mini-task.js";
@@ -7,9 +10,6 @@ import { costOf } from "../core/pricing.js";
 import { extractLearnings, renderLogMarkdown } from "../core/report-render.js";
 import { computeSavings, type SavingsReport, type SavingsTaskInput } from "../core/savings.js";
 import type { Usage } from "../core/usage.js";
-import { catalogVersion, priceOf } from "../providers/catalog.js";
-import type { Config } from "../providers/config.js";
-import { plannerModel, type ResolvedModel, resolveModel } from "../providers/registry.js";
 import { writeFileAtomic } from "./atomic.js";
 import { LEDGER_FILE, Ledger } from "./ledger.js";
 import { safePath } from "./safe-path.js";

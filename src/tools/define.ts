@@ -1,6 +1,7 @@
 import { z } from "zod";
-import type { Config, LoadedConfig } from "../providers/config.js";
-import type { ResolvedModel } from "../providers/registry.js";
+import type { LoadedConfig } from "../config/load.js";
+import type { ResolvedModel } from "../config/models.js";
+import type { Config } from "../config/schema.js";
 import type { ChatModel } from "../providers/types.js";
 
 export type ModelFactory = (model: ResolvedModel, env: NodeJS.ProcessEnv) => Promise<ChatModel>;

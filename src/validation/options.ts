@@ -1,5 +1,5 @@
-import type { Config } from "../providers/config.js";
-import { keyVariables } from "../providers/create.js";
+import { keyVariables } from "../config/models.js";
+import type { Config } from "../config/schema.js";
 import type { RunValidationOptions } from "./runner.js";
 
 /** The runner options a config asks for: its limits, and its models' key variables to scrub. */

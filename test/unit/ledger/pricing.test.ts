@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { resolveModel } from "../../../src/config/models.js";
+import { priceOf } from "../../../src/config/price-catalog.js";
+import type { Config } from "../../../src/config/schema.js";
 import { costOf } from "../../../src/core/pricing.js";
 import { zeroUsage } from "../../../src/core/usage.js";
-import { priceOf } from "../../../src/providers/catalog.js";
-import type { Config } from "../../../src/providers/config.js";
-import { resolveModel } from "../../../src/providers/registry.js";
 import { priceEntry } from "../../../src/store/report.js";
 
 const usage = {

@@ -12,9 +12,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { resolveModel } from "../../../src/config/models.js";
 import { UserError } from "../../../src/core/errors.js";
 import type { LedgerPhase } from "../../../src/core/ledger-entry.js";
-import { resolveModel } from "../../../src/providers/registry.js";
 import { Ledger } from "../../../src/store/ledger.js";
 import {
   buildSavingsReport,

@@ -1,6 +1,6 @@
-import type { ProviderName } from "../../../src/providers/config.js";
+import type { ResolvedModel } from "../../../src/config/models.js";
+import type { ProviderName } from "../../../src/core/provider.js";
 import { type CreateChatModelOptions, createChatModel } from "../../../src/providers/create.js";
-import type { ResolvedModel } from "../../../src/providers/registry.js";
 import type { ChatModel, CompletionRequest } from "../../../src/providers/types.js";
 import type { FakeLlm } from "../../fakes/llm-server.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { ResolvedModel } from "../../../src/config/models.js";
 import { UserError } from "../../../src/core/errors.js";
 import { assertKeyDestination } from "../../../src/providers/create.js";
-import type { ResolvedModel } from "../../../src/providers/registry.js";
 
 const KEYS = { ANTHROPIC_API_KEY: "sk-ant-x", OPENAI_API_KEY: "sk-x" };
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { shown } from "../../../src/core/errors.js";
 import { TOKENIZER_RUN_MAX, tokenizerPieces } from "../../../src/core/estimate.js";
 import { miniTaskSpecSchema } from "../../../src/core/mini-task.js";
+import { countTokens } from "../../../src/core/token-count.js";
 import { describeIssue } from "../../../src/core/zod-errors.js";
-import { countTokens } from "../../../src/providers/tokenizer.js";
 
 describe("shown: the caller's text inside an error", () => {
   it("makes NUL and control characters visible", () => {

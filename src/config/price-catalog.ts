@@ -1,5 +1,5 @@
 import type { Price } from "../core/pricing.js";
-import type { ResolvedModel } from "./registry.js";
+import type { ResolvedModel } from "./models.js";
 
 /** The catalog package and version the prices come from, shown in reports. */
 export const CATALOG_NAME = "@pydantic/genai-prices";

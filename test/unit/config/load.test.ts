@@ -5,9 +5,10 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadConfig, userConfigPath } from "../../../src/config/load.js";
+import { CONFIG_FILE } from "../../../src/config/schema.js";
 import { UserError } from "../../../src/core/errors.js";
-import { CONFIG_FILE, loadConfig, userConfigPath } from "../../../src/providers/config.js";
-import { rejectionOf } from "./helpers.js";
+import { rejectionOf } from "../providers/helpers.js";
 
 let root: string;
 let workspace: string;

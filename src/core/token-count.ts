@@ -1,5 +1,5 @@
-import { tokenizerPieces } from "../core/estimate.js";
-import type { ProviderName } from "./config.js";
+import { tokenizerPieces } from "./estimate.js";
+import type { ProviderName } from "./provider.js";
 
 /**
  * Claude has no offline tokenizer. We count with o200k (the GPT-4o/4.1/5 encoding) and scale by

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { catalogVersion } from "../../../src/providers/catalog.js";
+import { catalogVersion } from "../../../src/config/price-catalog.js";
 
 describe("price catalog", () => {
   it("reports its version with the date its prices are from (update CATALOG_RELEASE_DATES when bumping it)", async () => {

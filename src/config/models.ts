@@ -1,6 +1,7 @@
 import { UserError } from "../core/errors.js";
 import type { Price } from "../core/pricing.js";
-import type { Config, ModelConfig, ProviderName } from "./config.js";
+import type { ProviderName } from "../core/provider.js";
+import type { Config, ModelConfig } from "./schema.js";
 
 /** A model ready to be called or priced: the alias resolved against config and built-ins. */
 export interface ResolvedModel {
@@ -12,7 +13,7 @@ export interface ResolvedModel {
   baseURL?: string;
   /** Env var the key is read from. */
   apiKeyEnv: string;
-  /** From the config; when absent the catalog is consulted (see catalog.ts). */
+  /** From the config; when absent the catalog is consulted (see price-catalog.ts). */
   priceOverride?: Price;
 }
 
@@ -77,4 +78,11 @@ export function executorModel(config: Config, requested?: string): ResolvedModel
 
 export function plannerModel(config: Config): ResolvedModel {
   return resolveModel(config, config.defaults?.planner ?? DEFAULT_PLANNER, "defaults.planner");
+}
+
+/** Every configured model's key variable: what a validation command must not see, whatever it is called. */
+export function keyVariables(config: Config): string[] {
+  return [
+    ...new Set(Object.values(config.models ?? {}).flatMap((m) => (m.api_key_env ? [m.api_key_env] : []))),
+  ];
 }
