@@ -197,7 +197,7 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
         let repair = recovered.get(key);
         if (!repair) {
           // Loaded on first use: recovery pulls in the git layer, which a start does not need.
-          repair = Promise.all([import("./store/recovery.js"), import("./executor/worktree.js")]).then(
+          repair = Promise.all([import("./store/recovery.js"), import("./executor/worktree-repair.js")]).then(
             ([{ recoverWorkspace }, { repairWorktrees }]) => recoverWorkspace(store, repairWorktrees),
           );
           recovered.set(key, repair);

@@ -37,6 +37,20 @@ const HARDENING: readonly string[] = [
   "core.quotePath=false",
 ];
 
+/** For every diff: no external diff program, no textconv filter, no colour codes in the output. */
+export const DIFF_HARDENING: readonly string[] = ["--no-ext-diff", "--no-textconv", "--no-color"];
+
+/** For every `git apply`: the user's apply.whitespace=error must not refuse a patch git itself produced. */
+export const APPLY: readonly string[] = ["--whitespace=nowarn"];
+
+/** Identity of the commits the server makes in worktrees. */
+export const DELEGATE_IDENTITY = {
+  GIT_AUTHOR_NAME: "delegate-mcp",
+  GIT_AUTHOR_EMAIL: "delegate-mcp@localhost",
+  GIT_COMMITTER_NAME: "delegate-mcp",
+  GIT_COMMITTER_EMAIL: "delegate-mcp@localhost",
+};
+
 /** Inherited GIT_* variables that only choose config files or the identity; every other GIT_* is dropped. */
 const INHERITED_GIT_VARS = new Set([
   "GIT_CONFIG_NOSYSTEM",

@@ -5,8 +5,11 @@ import type { Attempt, StoredTask } from "../core/mini-task.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { TaskStore } from "../store/tasks.js";
 import type { Workspace } from "../store/workspace.js";
+import { applyToWorkspace } from "./apply.js";
+import { DEFAULT_DIFF_MAX_BYTES, diff } from "./diff.js";
 import { latestRun } from "./locate.js";
-import { applyToWorkspace, DEFAULT_DIFF_MAX_BYTES, diff, gitRoot, removeWorktree } from "./worktree.js";
+import { gitRoot } from "./repo.js";
+import { removeWorktree } from "./worktree.js";
 
 /** The first `maxBytes` of `text`, ending at a line end. */
 function cutAtLineEnd(text: string, maxBytes: number): string {

@@ -17,23 +17,18 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../src/core/errors.js";
+import { applyToWorkspace } from "../../../src/executor/apply.js";
+import { changedFiles, commitAll, commitAndList, revertPaths } from "../../../src/executor/attempt-commit.js";
+import { diff } from "../../../src/executor/diff.js";
+import { gitRoot, headCommit, NotAGitRepoError } from "../../../src/executor/repo.js";
 import {
-  applyToWorkspace,
   branchFor,
-  changedFiles,
-  commitAll,
-  commitAndList,
   createWorktree,
-  diff,
-  gitRoot,
-  headCommit,
   listDelegateWorktrees,
-  NotAGitRepoError,
   removeWorktree,
-  repairWorktrees,
-  revertPaths,
   type WorktreeInfo,
 } from "../../../src/executor/worktree.js";
+import { repairWorktrees } from "../../../src/executor/worktree-repair.js";
 
 let scratch: string;
 const savedEnv = { ...process.env };

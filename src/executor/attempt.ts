@@ -1,0 +1,378 @@
+/**
+ * One attempt of one task, start to finish, as named phases: open its worktree, read the context
+ * the spec names, run the executor, enforce the spec's scope, judge it (server-side validation),
+ * persist. Never throws: a failure becomes the attempt's status, and what the phases before it
+ * did (tokens spent, commits made) is still recorded.
+ */
+import { readFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { executorModel, type ResolvedModel } from "../config/models.js";
+import { priceOf } from "../config/price-catalog.js";
+import type { Config } from "../config/schema.js";
+import { packContext } from "../core/context.js";
+import { messageOf, UserError } from "../core/errors.js";
+import type { StoredTask, TaskStatus } from "../core/mini-task.js";
+import { costOf, type Price } from "../core/pricing.js";
+import type { Usage } from "../core/usage.js";
+import { log } from "../log.js";
+import type { ChatModel } from "../providers/types.js";
+import type { Ledger } from "../store/ledger.js";
+import { pricedEntry } from "../store/report.js";
+import { safePath } from "../store/safe-path.js";
+import type { TaskStore } from "../store/tasks.js";
+import { readTemplate } from "../store/templates.js";
+import type { Workspace } from "../store/workspace.js";
+import { validationOptions } from "../validation/options.js";
+import { runValidation, type ValidationRun } from "../validation/runner.js";
+import { commitAll, commitAndList, revertPaths } from "./attempt-commit.js";
+import { plannerReport, storedReport, summarizeValidation, type TaskResult } from "./attempt-result.js";
+import { DEFAULT_MAX_TURNS, type LoopOutcome, runLoop } from "./loop.js";
+import { ExecutorTools } from "./scope.js";
+import { createWorktree, type WorktreeInfo } from "./worktree.js";
+
+export interface AttemptOptions {
+  maxTurns?: number | undefined;
+  maxFixRounds?: number | undefined;
+  budgetUsd?: number | undefined;
+  signal: AbortSignal;
+  /** One line per step (turn, validation), for MCP progress notifications. */
+  onProgress?: (message: string) => void;
+}
+
+/** Where a task's worktree starts: HEAD, a dependency's branch, or nowhere (blocked, with why). */
+export interface AttemptBase {
+  fromBranch?: string;
+  blocked?: string;
+}
+
+/** What the dispatch shares with each of its attempts. */
+export interface AttemptContext {
+  ws: Workspace;
+  store: TaskStore;
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  ledger: Ledger;
+  now: () => Date;
+  /** The repository's top level. */
+  repo: () => Promise<string>;
+  /** HEAD when the dispatch was prepared: every task of the batch starts from the same commit. */
+  head: string | undefined;
+  /** The client for a model, shared by the dispatch's attempts. */
+  modelFor: (model: ResolvedModel) => Promise<ChatModel>;
+  /** Where the task starts, from its dependencies' outcome. */
+  baseFor: (task: StoredTask) => Promise<AttemptBase>;
+}
+
+export interface AttemptRequest {
+  id: string;
+  /** The attempt's number (its record already exists, status running). */
+  n: number;
+  /** The model asked for; the task's own model otherwise. */
+  modelName: string | undefined;
+  opts: AttemptOptions;
+  /** Set on an escalation: the attempt it retries. */
+  escalationOf?: number | undefined;
+}
+
+/** Where the attempt works: its worktree, and the workspace's place inside the repository. */
+interface Place {
+  wt: WorktreeInfo;
+  /** The workspace directory inside the worktree. */
+  wsInWt: string;
+  /** The workspace's path inside the repository ("" or "packages/api/"). */
+  prefix: string;
+  /** How many directories deep the workspace is in the repository. */
+  depth: number;
+}
+
+/** Filled in as the phases finish, so a failure midway still persists what was done. */
+interface AttemptState {
+  outcome?: LoopOutcome;
+  validation?: ValidationRun;
+  files: TaskResult["files_changed"];
+  outOfScope: string[];
+  refused: string[];
+  head: string | null;
+}
+
+export async function runAttempt(ctx: AttemptContext, req: AttemptRequest): Promise<TaskResult> {
+  const { id, n, opts } = req;
+  const task = await ctx.store.get(id);
+  const resolved = executorModel(ctx.config, req.modelName ?? task.model);
+  const price = await priceOf(resolved);
+  const progress = (m: string) => opts.onProgress?.(`${id}: ${m}`);
+  const state: AttemptState = { files: [], outOfScope: [], refused: [], head: null };
+  let status: TaskStatus;
+  let error: string | undefined;
+
+  try {
+    const base = await ctx.baseFor(task);
+    if (base.blocked) {
+      status = "blocked";
+      error = base.blocked;
+    } else {
+      const place = await openWorktree(ctx, task, n, base);
+      const validate = () =>
+        runValidation(task.validation, {
+          cwd: place.wsInWt,
+          env: ctx.env,
+          ...validationOptions(ctx.config),
+          signal: opts.signal,
+          onProgress: (e) => {
+            if (e.phase === "start") progress(`validation ${e.index + 1}/${e.total}: ${e.run}`);
+          },
+        });
+      const tools = new ExecutorTools(place.wsInWt, task, ctx.ws.dirRel, validate);
+      const model = await ctx.modelFor(resolved);
+      const texts = await readContext(task, place.wsInWt);
+      state.outcome = await runExecutor(ctx, req, task, { model, resolved, price, tools, texts, progress });
+      state.refused = tools.refused;
+      await enforceScope(state, place, tools.modify, `delegate: ${id} attempt ${n}`);
+      ({ status, error } = await judge(state, state.outcome, tools, validate, opts.signal, progress));
+    }
+  } catch (err) {
+    status = opts.signal.aborted ? "cancelled" : "error";
+    error = messageOf(err);
+    if (!(err instanceof UserError))
+      log.error(`dispatch of ${id} failed`, { error: error, stack: (err as Error)?.stack });
+  }
+  return persist(ctx, id, n, resolved, price, state, status, error, progress);
+}
+
+/** Phase 1: the attempt's worktree (from HEAD or a dependency's branch), recorded on the attempt. */
+async function openWorktree(
+  ctx: AttemptContext,
+  task: StoredTask,
+  n: number,
+  base: AttemptBase,
+): Promise<Place> {
+  const repo = await ctx.repo();
+  const wt = await createWorktree(repo, task.id, {
+    attempt: n,
+    ...(base.fromBranch ? { fromBranch: base.fromBranch } : ctx.head ? { base: ctx.head } : {}),
+  });
+  const sub = relative(repo, ctx.ws.root).split(sep).filter(Boolean);
+  const place: Place = {
+    wt,
+    wsInWt: join(wt.path, ...sub),
+    prefix: sub.length ? `${sub.join("/")}/` : "",
+    depth: sub.length,
+  };
+  await ctx.store.update(task.id, (t) => {
+    const a = t.attempts.find((x) => x.n === n);
+    if (a) Object.assign(a, { branch: wt.branch, worktree: place.wsInWt, base_commit: wt.base });
+    return t;
+  });
+  return place;
+}
+
+/** Phase 2: the text of every file the spec names (as the worktree has it); unreadable ones are left out. */
+async function readContext(task: StoredTask, wsInWt: string): Promise<Map<string, string>> {
+  const texts = new Map<string, string>();
+  for (const f of [...task.files_to_read, ...task.files_to_modify]) {
+    if (texts.has(f.path)) continue;
+    try {
+      texts.set(f.path, await readFile((await safePath(wsInWt, f.path)).abs, "utf8"));
+    } catch {}
+  }
+  return texts;
+}
+
+/** Phase 3: the executor's tool loop, every model call priced into the ledger as it happens. */
+async function runExecutor(
+  ctx: AttemptContext,
+  req: AttemptRequest,
+  task: StoredTask,
+  run: {
+    model: ChatModel;
+    resolved: ResolvedModel;
+    price: Price | null;
+    tools: ExecutorTools;
+    texts: Map<string, string>;
+    progress: (m: string) => void;
+  },
+): Promise<LoopOutcome> {
+  const { id, n, opts, escalationOf } = req;
+  const packed = packContext(task, run.texts);
+  const limits = ctx.config.limits ?? {};
+  const budgetUsd = opts.budgetUsd ?? limits.budget_usd;
+  return runLoop({
+    model: run.model,
+    price: run.price,
+    system: await readTemplate("executor-system.md"),
+    user: packed.user,
+    tools: run.tools,
+    maxTurns: opts.maxTurns ?? limits.max_turns ?? DEFAULT_MAX_TURNS,
+    maxFixRounds: opts.maxFixRounds ?? limits.max_fix_rounds ?? 0,
+    budgetUsd,
+    maxTokens: limits.max_tokens_per_task,
+    signal: opts.signal,
+    onTurn: (turn, max) => {
+      run.progress(`turn ${turn}/${max} on ${run.resolved.alias}`);
+      // Live for get_task (wait:false): the turn count on the running attempt.
+      void ctx.store
+        .update(id, (t) => {
+          const a = t.attempts.find((x) => x.n === n);
+          if (a && a.status === "running") a.turns = turn;
+          return t;
+        })
+        .catch((err) => log.debug(`turn update of ${id} failed: ${messageOf(err)}`));
+    },
+    onCall: (usage, err) =>
+      recordCall(ctx, task, n, run.resolved, usage, {
+        ...(err ? { error: err } : {}),
+        ...(escalationOf ? { escalation: true } : {}),
+      }),
+  });
+}
+
+/**
+ * Phase 4, the server's own check of scope: commit what the executor did, revert (as a second
+ * commit) every file the spec does not list, and report files in workspace terms.
+ */
+async function enforceScope(
+  state: AttemptState,
+  place: Place,
+  modify: ReadonlySet<string>,
+  message: string,
+): Promise<void> {
+  const { wt, prefix, depth } = place;
+  const committed = await commitAndList(wt, message);
+  state.head = committed.head;
+  // git speaks repository paths; the spec speaks workspace paths (the same unless the
+  // workspace is a subdirectory of the repository, e.g. a package in a monorepo).
+  const allowed = new Set([...modify].map((p) => `${prefix}${p}`));
+  state.outOfScope = committed.files.filter((c) => !allowed.has(c.path)).map((c) => c.path);
+  if (state.outOfScope.length) {
+    // Rare: undo what the executor should not have touched, as a second commit on the branch.
+    await revertPaths(wt, state.outOfScope);
+    state.head = (await commitAll(wt, `${message}: revert out-of-scope changes`)) ?? state.head;
+    if (state.head && committed.files.every((c) => !allowed.has(c.path))) state.head = null;
+  }
+  state.files = committed.files
+    .filter((c) => allowed.has(c.path))
+    .map((c) => ({ path: c.path.slice(prefix.length), added: c.added, removed: c.removed }));
+  state.outOfScope = state.outOfScope.map((p) =>
+    p.startsWith(prefix) ? p.slice(prefix.length) : `${"../".repeat(depth)}${p}`,
+  );
+}
+
+/** Phase 5: the attempt's status, from the loop's outcome and the server's validation run. */
+async function judge(
+  state: AttemptState,
+  outcome: LoopOutcome,
+  tools: ExecutorTools,
+  validate: () => Promise<ValidationRun>,
+  signal: AbortSignal,
+  progress: (m: string) => void,
+): Promise<{ status: TaskStatus; error: string | undefined }> {
+  if (outcome.status === "cancelled" || signal.aborted) {
+    return { status: "cancelled", error: outcome.error ?? "cancelled" };
+  }
+  if (outcome.status === "error") return { status: "error", error: outcome.error };
+  // The executor's run_validation was the server's own run: when nothing changed since
+  // (no write after it, nothing reverted), it is the check; otherwise run it again.
+  const fresh = state.outOfScope.length === 0 ? tools.freshValidation : undefined;
+  if (fresh) {
+    progress("server-side validation: the run after the last edit stands");
+    state.validation = fresh;
+  } else {
+    progress("server-side validation");
+    state.validation = await validate();
+  }
+  const status: TaskStatus = signal.aborted
+    ? "cancelled"
+    : outcome.status === "budget_exceeded"
+      ? "budget_exceeded"
+      : state.validation.passed
+        ? "passed"
+        : "failed";
+  return { status, error: outcome.error };
+}
+
+/** Phase 6: the attempt's final record and the task's status, then the planner's view of it. */
+async function persist(
+  ctx: AttemptContext,
+  id: string,
+  n: number,
+  resolved: ResolvedModel,
+  price: Price | null,
+  state: AttemptState,
+  status: TaskStatus,
+  error: string | undefined,
+  progress: (m: string) => void,
+): Promise<TaskResult> {
+  const { outcome, validation, files, outOfScope, refused, head } = state;
+  const usage = outcome?.usage ?? {
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_read_tokens: 0,
+    cache_write_tokens: 0,
+  };
+  const cost = costOf(usage, price);
+  const report = storedReport(status, error, outcome?.report);
+  const summary = summarizeValidation(validation);
+  await ctx.store.update(
+    id,
+    (t) => {
+      const a = t.attempts.find((x) => x.n === n);
+      if (a) {
+        Object.assign(a, {
+          status,
+          finished_at: ctx.now().toISOString(),
+          turns: outcome?.turns ?? 0,
+          usage: { ...usage, cost_usd: cost, model: resolved.alias },
+          files_changed: files,
+          out_of_scope: outOfScope,
+          refused,
+          report,
+          ...(validation ? { validation: summary } : {}),
+          ...(error ? { error } : {}),
+          ...(head ? { head_commit: head } : {}),
+        });
+      }
+      t.status = status;
+      return t;
+    },
+    ctx.now(),
+  );
+  progress(`attempt ${n}: ${status}`);
+  return {
+    task_id: id,
+    status,
+    attempt: n,
+    files_changed: files,
+    validation: summary,
+    usage: { ...usage, cost_usd: cost, model: resolved.alias },
+    report: plannerReport(status, error, outcome?.report, report),
+    ...(outOfScope.length ? { out_of_scope: outOfScope } : {}),
+  };
+}
+
+/** One model call into the ledger; a failed append is logged (the attempt's usage still holds it). */
+async function recordCall(
+  ctx: AttemptContext,
+  task: StoredTask,
+  n: number,
+  model: ResolvedModel,
+  usage: Usage,
+  extra: { error?: string; escalation?: boolean },
+) {
+  try {
+    const entry = await pricedEntry({
+      project: task.project,
+      task: task.id,
+      attempt: n,
+      phase: "execution",
+      model,
+      usage,
+      source: "measured",
+      now: ctx.now(),
+      ...extra,
+    });
+    await ctx.ledger.append(entry);
+  } catch (err) {
+    // Keep going: the attempt's own usage record still holds these tokens.
+    log.error(`ledger append failed for ${task.id}: ${messageOf(err)}`);
+  }
+}
