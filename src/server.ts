@@ -21,6 +21,7 @@ import {
   type ServerState,
   type ToolContext,
   type ToolDefinition,
+  toolResponse,
 } from "./tools/define.js";
 
 export const SERVER_NAME = "delegate-mcp";
@@ -223,9 +224,11 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
       server: state,
     };
     try {
-      const result = await tool.handle(parsed.data, ctx);
-      const structured = tool.output.parse(result.structured) as Record<string, unknown>;
-      return { content: [{ type: "text", text: result.text }], structuredContent: structured };
+      const { structured, text } = toolResponse(await tool.handle(parsed.data, ctx));
+      return {
+        content: [{ type: "text", text }],
+        structuredContent: tool.output.parse(structured) as Record<string, unknown>,
+      };
     } catch (err) {
       if (isUserError(err)) return errorResult(err.message);
       log.error(`${tool.name} failed`, { error: messageOf(err), stack: (err as Error)?.stack });

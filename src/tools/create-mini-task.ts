@@ -7,7 +7,7 @@ import {
   miniTaskSpecSchema,
   TASK_STATUSES,
 } from "../core/mini-task.js";
-import { defineTool, textOf } from "./define.js";
+import { defineTool } from "./define.js";
 
 /** Longest rejection text: every blocking error when they fit, else the first and the other fields. */
 const NOT_STORED_MAX_CHARS = 300;
@@ -52,6 +52,6 @@ export const createMiniTaskTool = defineTool({
       lint: result.lint,
     };
     const warnings = result.lint.length ? `, ${result.lint.length} lint warning(s)` : "";
-    return { structured, text: textOf(`${result.task.id} stored (ready${warnings})`, structured) };
+    return { structured, headline: `${result.task.id} stored (ready${warnings})` };
   },
 });

@@ -3,6 +3,7 @@ import type { LoadedConfig } from "../config/load.js";
 import type { ResolvedModel } from "../config/models.js";
 import type { Config } from "../config/schema.js";
 import type { ChatModel } from "../providers/types.js";
+import { fitText, fitToBudget } from "./budget.js";
 
 export type ModelFactory = (model: ResolvedModel, env: NodeJS.ProcessEnv) => Promise<ChatModel>;
 
@@ -41,8 +42,10 @@ export interface ServerState {
 
 export interface ToolResult<O> {
   structured: O;
-  /** The text rendering; its first line carries the id or the answer. */
-  text: string;
+  /** The text answer's first line: the id or the answer. The structured result follows it as JSON. */
+  headline: string;
+  /** A text answer of its own (a rendered table) instead of headline + JSON. */
+  text?: string;
 }
 
 export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
@@ -73,7 +76,13 @@ export function jsonSchemaOf(schema: z.ZodType, io: "input" | "output"): Record<
   return json;
 }
 
-/** Text for clients that read only text: a headline, then the structured result. */
-export function textOf(headline: string, structured: unknown): string {
-  return `${headline}\n${JSON.stringify(structured)}`;
+/**
+ * What a tool's answer becomes on the wire, the one place results are sized: the structured
+ * result held to the result budget, and the text for clients that read only text (the headline,
+ * then the structured result) held to it too.
+ */
+export function toolResponse<O>(result: ToolResult<O>): { structured: O; text: string } {
+  const structured = fitToBudget(result.structured);
+  const text = result.text ?? `${result.headline}\n${JSON.stringify(structured)}`;
+  return { structured, text: fitText(text) };
 }

@@ -9,8 +9,7 @@ import {
   usageSchema,
   validationSummarySchema,
 } from "../core/mini-task.js";
-import { fitToBudget } from "./budget.js";
-import { defineTool, textOf } from "./define.js";
+import { defineTool } from "./define.js";
 
 const resultSchema = z
   .object({
@@ -83,15 +82,15 @@ export const dispatchTool = defineTool({
           attempt: attempts.get(t.id)!,
         })),
       };
-      return { structured, text: textOf(`dispatched ${tasks.length} task(s); poll get_task`, structured) };
+      return { structured, headline: `dispatched ${tasks.length} task(s); poll get_task` };
     }
     const onCancel = () => abort.abort(new Error("cancelled by the client"));
     ctx.signal.addEventListener("abort", onCancel, { once: true });
     try {
       const results = await work;
-      const structured = fitToBudget({ results });
+      const structured = { results };
       const head = results.map((r) => `${r.task_id}: ${r.status}`).join("; ");
-      return { structured, text: textOf(head, structured) };
+      return { structured, headline: head };
     } finally {
       ctx.signal.removeEventListener("abort", onCancel);
     }

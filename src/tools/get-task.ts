@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { estimateSchema, TASK_STATUSES, taskIdField } from "../core/mini-task.js";
-import { fitToBudget } from "./budget.js";
-import { defineTool, textOf } from "./define.js";
+import { defineTool } from "./define.js";
 import { attemptView, attemptViewSchema } from "./task-views.js";
 
 /** Attempts shown in full; a task re-dispatched many times keeps the rest in its file. */
@@ -30,7 +29,7 @@ export const getTaskTool = defineTool({
     const ws = await ctx.workspace();
     // The latest attempts matter; older ones stay in the task file.
     const shown = task.attempts.slice(-ATTEMPTS_SHOWN);
-    const structured = fitToBudget({
+    const structured = {
       id: task.id,
       status: task.status,
       title: task.title,
@@ -41,7 +40,7 @@ export const getTaskTool = defineTool({
         ? { earlier_attempts: task.attempts.length - shown.length }
         : {}),
       attempts: shown.map(attemptView),
-    });
-    return { structured, text: textOf(`${task.id}: ${task.status}`, structured) };
+    };
+    return { structured, headline: `${task.id}: ${task.status}` };
   },
 });

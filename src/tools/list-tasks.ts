@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { projectField, TASK_STATUSES } from "../core/mini-task.js";
-import { defineTool, textOf } from "./define.js";
+import { defineTool } from "./define.js";
 import { taskSummary, taskSummarySchema } from "./task-views.js";
 
 /** At most this many tasks per answer (≈ 50 tokens each). */
@@ -39,6 +39,6 @@ export const listTasksTool = defineTool({
       tasks: shown.map(taskSummary),
       ...(notes.length ? { warnings: notes } : {}),
     };
-    return { structured, text: textOf(`${tasks.length} task(s)`, structured) };
+    return { structured, headline: `${tasks.length} task(s)` };
   },
 });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { LEDGER_PHASES } from "../core/ledger-entry.js";
 import { modelField, projectField, taskIdField } from "../core/mini-task.js";
-import { defineTool, textOf } from "./define.js";
+import { defineTool } from "./define.js";
 
 const tokens = z.number().int().min(0).max(1e10);
 
@@ -48,6 +48,6 @@ export const logTokensTool = defineTool({
         ? { warning: `no price known for ${model.model}; add "price" for it in delegate.config.json.` }
         : {}),
     };
-    return { structured, text: textOf(`recorded ${args.phase} on ${model.model}`, structured) };
+    return { structured, headline: `recorded ${args.phase} on ${model.model}` };
   },
 });

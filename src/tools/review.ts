@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { TASK_STATUSES, taskIdField, usageSchema, validationSummarySchema } from "../core/mini-task.js";
-import { fitToBudget } from "./budget.js";
-import { defineTool, textOf } from "./define.js";
+import { defineTool } from "./define.js";
 
 /** Diff bytes shown in review_task; the whole diff goes to a file beyond that. */
 const DIFF_SHOWN_BYTES = 40_000;
@@ -31,7 +30,7 @@ export const reviewTaskTool = defineTool({
     const { reviewTask } = await import("../executor/review.js");
     // Diffs past ~10k tokens are cut by git and saved whole to diff_path (the result budget is 45 KB).
     const r = await reviewTask(await ctx.workspace(), await ctx.tasks(), task_id, DIFF_SHOWN_BYTES);
-    const structured = fitToBudget({
+    const structured = {
       task_id: r.task.id,
       status: r.task.status,
       attempt: r.attempt.n,
@@ -43,11 +42,11 @@ export const reviewTaskTool = defineTool({
       truncated: r.truncated,
       ...(r.diffPath ? { diff_path: r.diffPath } : {}),
       ...(r.attempt.refused.length ? { refused: r.attempt.refused } : {}),
-    });
+    };
     const scope = r.attempt.out_of_scope.length
       ? `${r.attempt.out_of_scope.length} out of scope (reverted)`
       : "in scope";
-    return { structured, text: textOf(`${r.task.id}: ${r.task.status}, ${scope}`, structured) };
+    return { structured, headline: `${r.task.id}: ${r.task.status}, ${scope}` };
   },
 });
 
@@ -78,7 +77,7 @@ export const acceptTaskTool = defineTool({
       ...(r.commit ? { commit: r.commit } : {}),
       ...(r.already ? { already: true } : {}),
     };
-    return { structured, text: textOf(`${r.task.id}: accepted`, structured) };
+    return { structured, headline: `${r.task.id}: accepted` };
   },
 });
 
@@ -94,6 +93,6 @@ export const discardTaskTool = defineTool({
     const { discardTask } = await import("../executor/review.js");
     const r = await discardTask(await ctx.workspace(), await ctx.tasks(), task_id);
     const structured = { task_id: r.task.id, status: r.task.status, ...(r.already ? { already: true } : {}) };
-    return { structured, text: textOf(`${r.task.id}: discarded`, structured) };
+    return { structured, headline: `${r.task.id}: discarded` };
   },
 });

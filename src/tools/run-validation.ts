@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { taskIdField, validationCommandSchema } from "../core/mini-task.js";
-import { fitToBudget } from "./budget.js";
-import { defineTool, textOf } from "./define.js";
+import { defineTool } from "./define.js";
 
 /** Output kept per command in the planner's result; passing commands keep none. */
 const OUTPUT_CHARS = 2000;
@@ -101,9 +100,9 @@ export const runValidationTool = defineTool({
       // A passing command's output is noise to the planner; a failing one keeps its tail.
       output: r.passed ? "" : r.output.length > OUTPUT_CHARS ? `…${r.output.slice(-OUTPUT_CHARS)}` : r.output,
     }));
-    const structured = fitToBudget({ passed: run.passed, where, results });
+    const structured = { passed: run.passed, where, results };
     const failed = results.filter((r) => !r.passed && !r.skipped).length;
     const head = run.passed ? `passed (${results.length} command(s))` : `failed (${failed} failing)`;
-    return { structured, text: textOf(head, structured) };
+    return { structured, headline: head };
   },
 });

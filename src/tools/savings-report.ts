@@ -29,6 +29,10 @@ export const savingsReportTool = defineTool({
           : warnings,
       log_path: logPath,
     };
-    return { structured, text: `${structured.log_path}\n${renderReportTable(built.report)}` };
+    return {
+      structured,
+      headline: structured.log_path,
+      text: `${structured.log_path}\n${renderReportTable(built.report)}`,
+    };
   },
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { shouldDelegate } from "../core/decide.js";
-import { defineTool, textOf } from "./define.js";
+import { defineTool } from "./define.js";
 
 export const shouldDelegateTool = defineTool({
   name: "should_delegate",
@@ -26,6 +26,6 @@ export const shouldDelegateTool = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(args) {
     const structured = shouldDelegate(args);
-    return { structured, text: textOf(structured.decision, structured) };
+    return { structured, headline: structured.decision };
   },
 });

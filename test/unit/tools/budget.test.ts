@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fitToBudget, RESULT_BUDGET_BYTES } from "../../../src/tools/budget.js";
+import { fitText, fitToBudget, RESULT_BUDGET_BYTES } from "../../../src/tools/budget.js";
 
 describe("fitToBudget", () => {
   it("leaves a small result alone", () => {
@@ -30,5 +30,23 @@ describe("fitToBudget", () => {
       expect(t.validation.failed[0]!.output.endsWith(`END-${i}`)).toBe(true);
       expect(t.validation.failed[0]!.output).toContain("cut to fit");
     }
+  });
+
+  it("cuts other long strings once the free text is not enough, keeping their heads", () => {
+    const r = { title: "t", notes: Array.from({ length: 4 }, (_, i) => `note ${i} ${"x".repeat(20_000)}`) };
+    const fitted = fitToBudget(r);
+    expect(Buffer.byteLength(JSON.stringify(fitted))).toBeLessThanOrEqual(RESULT_BUDGET_BYTES);
+    expect(fitted.title).toBe("t");
+    for (const [i, n] of fitted.notes.entries())
+      expect(n).toMatch(new RegExp(`^note ${i} x+\\[…cut to fit\\]$`));
+  });
+
+  it("holds a text answer to the budget, its head kept", () => {
+    const text = `head\n${"表".repeat(40_000)}`;
+    const fitted = fitText(text);
+    expect(Buffer.byteLength(fitted)).toBeLessThanOrEqual(RESULT_BUDGET_BYTES);
+    expect(fitted.startsWith("head\n表")).toBe(true);
+    expect(fitted.endsWith("[…cut to fit]")).toBe(true);
+    expect(fitText("short")).toBe("short");
   });
 });
