@@ -1,9 +1,14 @@
-import { UserError } from "../core/errors.js";
+import { shown, UserError } from "../core/errors.js";
+import { matchInWorker } from "./regex-match.js";
 
 /** A compiled `expect_output`: a plain substring, or a JavaScript regular expression. */
 export interface OutputExpectation {
   kind: "substring" | "regex";
-  test(output: string): boolean;
+  /**
+   * Whether `output` satisfies it. `unfinished` says why a regex could not answer (it ran past its
+   * deadline); the expectation then counts as not met.
+   */
+  test(output: string): Promise<{ found: boolean; unfinished?: string }>;
   /** How the expectation reads in an error sentence. */
   describe(): string;
 }
@@ -20,28 +25,30 @@ export function parseExpectOutput(expect: string): OutputExpectation {
   if (!literal) {
     return {
       kind: "substring",
-      test: (output) => output.includes(expect),
-      describe: () => `output containing ${JSON.stringify(expect)}`,
+      test: async (output) => ({ found: output.includes(expect) }),
+      describe: () => `output containing "${shown(expect)}"`,
     };
   }
   const [, source, flags] = literal;
-  let regex: RegExp;
   try {
-    regex = new RegExp(source, flags);
+    new RegExp(source, flags);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new UserError(
-      `expect_output ${JSON.stringify(expect)} is not a valid regular expression (${reason}); ` +
+      `expect_output "${shown(expect)}" is not a valid regular expression (${reason}); ` +
         "fix the pattern, or drop the surrounding slashes to match a plain substring.",
       "expect_output",
     );
   }
   return {
     kind: "regex",
-    test: (output) => {
-      regex.lastIndex = 0; // the g and y flags make test() stateful
-      return regex.test(output);
+    // Never on the event loop every caller shares: a backtracking pattern could stall the server.
+    test: async (output) => {
+      const outcome = await matchInWorker(source!, flags!, output);
+      return "matched" in outcome
+        ? { found: outcome.matched }
+        : { found: false, unfinished: outcome.unfinished };
     },
-    describe: () => `output matching ${expect}`,
+    describe: () => `output matching ${shown(expect)}`,
   };
 }

@@ -242,7 +242,7 @@ async function execute(command: PreparedCommand, o: ExecOptions): Promise<Comman
     duration_ms: Math.round(performance.now() - started),
     output: output.text.trimEnd(),
   };
-  const error = failure(command, ended, output);
+  const error = await failure(command, ended, output);
   if (error === undefined) result.passed = true;
   else result.error = error;
   return result;
@@ -255,7 +255,11 @@ interface Ended {
   spawnError?: string;
 }
 
-function failure(command: PreparedCommand, ended: Ended, output: CapturedOutput): string | undefined {
+async function failure(
+  command: PreparedCommand,
+  ended: Ended,
+  output: CapturedOutput,
+): Promise<string | undefined> {
   switch (ended.how) {
     case "spawn-error":
       return `bash could not be started: ${ended.spawnError}.`;
@@ -270,12 +274,16 @@ function failure(command: PreparedCommand, ended: Ended, output: CapturedOutput)
       ended.exitCode === 127 ? " (command not found)" : ended.exitCode === 126 ? " (not executable)" : "";
     return `exited with ${ended.exitCode}${hint}, expected ${command.expectExit}.`;
   }
-  if (command.expectation && !command.expectation.test(output.kept)) {
+  const expected = command.expectation ? await command.expectation.test(output.kept) : { found: true };
+  if (expected.unfinished) {
+    return `exit code was right but the check for ${command.expectation!.describe()} ${expected.unfinished}; simplify the pattern (nested repetition such as (a+)+ backtracks without end) or match a substring.`;
+  }
+  if (!expected.found) {
     const dropped =
       output.droppedBytes > 0
         ? ` (checked the kept head and tail; ${output.droppedBytes} bytes between were dropped)`
         : "";
-    return `exit code was right but no ${command.expectation.describe()} was found${dropped}.`;
+    return `exit code was right but no ${command.expectation!.describe()} was found${dropped}.`;
   }
   return undefined;
 }
