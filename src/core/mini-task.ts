@@ -46,9 +46,22 @@ export const snippetSchema = z
   })
   .strict();
 
+/**
+ * Longest validation line: a real one is a few hundred characters. Even at 4 UTF-8 bytes a
+ * character this stays far below Linux's 128 KiB limit on one argument, so a stored line can run.
+ */
+export const RUN_MAX_CHARS = 8000;
+
+/** One shell line: bounded, and without the NUL byte no command line can hold. */
+export const shellLineField = z
+  .string()
+  .min(1, "must be a shell command")
+  .max(RUN_MAX_CHARS)
+  .refine((s) => !s.includes("\0"), "must not contain a NUL byte (no shell line can hold one); remove it");
+
 export const validationCommandSchema = z
   .object({
-    run: z.string().min(1, "must be a shell command"),
+    run: shellLineField,
     expect_exit: z.number().int().min(0).max(255).optional().describe("default 0"),
     expect_output: z.string().min(1).optional().describe("substring, or /regex/"),
     timeout_s: z.number().positive().max(3600).optional(),

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
-import { taskIdField, validationCommandSchema } from "../core/mini-task.js";
+import { shellLineField, taskIdField, validationCommandSchema } from "../core/mini-task.js";
 import { defineTool } from "./define.js";
 
 /** Output kept per command in the planner's result; passing commands keep none. */
@@ -15,7 +15,7 @@ export const runValidationTool = defineTool({
       task_id: taskIdField.optional(),
       commands: z
         .array(
-          z.union([z.string().min(1), validationCommandSchema], {
+          z.union([shellLineField, validationCommandSchema], {
             error: "must be a shell command string or {run, expect_exit?, expect_output?, timeout_s?}",
           }),
         )

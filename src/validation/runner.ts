@@ -7,8 +7,9 @@
  * session of their own, e.g. with `setsid`, are out of reach); stdin is closed and the server's
  * stdout (the MCP channel) is never inherited.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { statSync } from "node:fs";
+import type { Readable } from "node:stream";
 import { UserError } from "../core/errors.js";
 import { log } from "../log.js";
 import { scrubEnv } from "./env.js";
@@ -84,6 +85,8 @@ const KILL_GRACE_MS = 500;
 const DRAIN_MS = 250;
 
 const CANCELLED = "cancelled";
+/** Linux refuses a single argument longer than this (MAX_ARG_STRLEN), before bash even starts. */
+const MAX_ARG_BYTES = 128 * 1024;
 
 interface PreparedCommand {
   run: string;
@@ -143,6 +146,18 @@ function prepare(command: ValidationCommand, index: number, opts: RunValidationO
   const at = `commands[${index}]`;
   if (typeof command.run !== "string" || command.run.trim() === "") {
     throw new UserError(`${at}.run is empty; give the shell line to run.`, `${at}.run`);
+  }
+  if (command.run.includes("\0")) {
+    throw new UserError(
+      `${at}.run contains a NUL byte, which no shell line can hold; remove it.`,
+      `${at}.run`,
+    );
+  }
+  if (Buffer.byteLength(command.run) > MAX_ARG_BYTES - 64) {
+    throw new UserError(
+      `${at}.run is over the system's 128 KiB limit for one command line; put the commands in a script and run that.`,
+      `${at}.run`,
+    );
   }
   const expectExit = command.expect_exit ?? 0;
   if (!Number.isInteger(expectExit) || expectExit < 0 || expectExit > 255) {
@@ -298,12 +313,19 @@ function spawnAndWait(command: PreparedCommand, o: ExecOptions, capture: OutputC
     // hang the call) and its timeout signals only the leader, not the process group.
     // `exec 2>&1` on the same line merges stderr into stdout in bash itself, so the two arrive in
     // the order written, and line numbers in bash's messages stay those of the planner's line.
-    const child = spawn("bash", ["-c", `exec 2>&1; ${command.run}`], {
-      cwd: o.cwd,
-      env: o.env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    let child: ChildProcessByStdio<null, Readable, Readable>;
+    try {
+      child = spawn("bash", ["-c", `exec 2>&1; ${command.run}`], {
+        cwd: o.cwd,
+        env: o.env,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    } catch (err) {
+      // E2BIG and the like are thrown, not emitted: an oversized environment is not a bug here.
+      resolve({ how: "spawn-error", exitCode: null, exitSignal: null, spawnError: (err as Error).message });
+      return;
+    }
     const pgid = child.pid;
     if (pgid !== undefined) trackGroup(pgid);
     const streams = [child.stdout, child.stderr];

@@ -39,3 +39,32 @@ describe("#18.1 a regex never blocks the server", () => {
     expect(JSON.stringify(result!.validation)).toContain("simplify the pattern");
   });
 });
+
+describe("#18.6 commands that can never run are refused before anything is paid", () => {
+  it("create_mini_task refuses a NUL byte or an over-limit line; run_validation answers a caller error", async () => {
+    env = await startDispatchEnv({ "src/math.ts": MATH });
+    const nul = await env.server.call(
+      "create_mini_task",
+      spec("Nul run", { validation: [{ run: "true\0" }] }),
+    );
+    expect(nul.isError).toBe(true);
+    expect(textOf(nul)).toBe(
+      "validation[0].run must not contain a NUL byte (no shell line can hold one); remove it.",
+    );
+    const long = await env.server.call(
+      "create_mini_task",
+      spec("Long run", { validation: [{ run: `echo ${"x".repeat(140_000)}` }] }),
+    );
+    expect(long.isError).toBe(true);
+    expect(textOf(long)).toBe("validation[0].run must be at most 8000 characters long.");
+    const listed = await env.server.call("list_tasks", { project: "calc" });
+    expect((listed.structuredContent as { count: number }).count).toBe(0);
+    expect(env.fake.requests).toHaveLength(0);
+
+    for (const commands of [["true\0"], [{ run: "true\0" }], [`echo ${"x".repeat(140_000)}`]]) {
+      const r = await env.server.call("run_validation", { commands });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toMatch(/^commands\[0\](\.run)? must (not contain a NUL byte|be at most 8000)/);
+    }
+  });
+});
