@@ -214,7 +214,7 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
     if (first && !VERBS.has(first) && !/^(re|un|de)?[a-z]+(ize|ise|ify)$/.test(first))
       warn(
         `steps[${i}]`,
-        `step ${i + 1} does not start with a verb ("${first}"); start with the action, e.g. "Add ...".`,
+        `step ${i + 1} does not start with a verb ("${shown(first, 40)}"); start with the action, e.g. "Add ...".`,
       );
   });
 

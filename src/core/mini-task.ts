@@ -18,13 +18,16 @@ export const TASK_STATUSES = [
 ] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-const path = z.string().min(1, "must be a non-empty path relative to the workspace");
+// Input limits far above any real spec, so a caller's mistake cannot make the server store,
+// tokenize or echo megabytes (each is one clear error naming the field).
+const path = z.string().min(1, "must be a non-empty path relative to the workspace").max(1024);
 
 export const fileToReadSchema = z
   .object({
     path,
     lines: z
       .string()
+      .max(24)
       .regex(LINES_RE, "must look like START-END, e.g. 10-40")
       .optional()
       .describe("START-END, 1-based, inclusive"),
@@ -40,9 +43,9 @@ export const fileToModifySchema = z
 
 export const snippetSchema = z
   .object({
-    language: z.string().min(1),
-    code: z.string().min(1),
-    purpose: z.string().optional(),
+    language: z.string().min(1).max(40),
+    code: z.string().min(1).max(20_000),
+    purpose: z.string().max(500).optional(),
   })
   .strict();
 
@@ -63,7 +66,7 @@ export const validationCommandSchema = z
   .object({
     run: shellLineField,
     expect_exit: z.number().int().min(0).max(255).optional().describe("default 0"),
-    expect_output: z.string().min(1).optional().describe("substring, or /regex/"),
+    expect_output: z.string().min(1).max(1000).optional().describe("substring, or /regex/"),
     timeout_s: z.number().positive().max(3600).optional(),
   })
   .strict();
@@ -87,9 +90,9 @@ export const miniTaskSpecShape = {
   context: z.string().max(4000).optional().describe("≤ 100 words"),
   files_to_read: z.array(fileToReadSchema).max(20).default([]),
   files_to_modify: z.array(fileToModifySchema).min(1, "must list at least one file").max(20),
-  steps: z.array(z.string().min(1)).min(1, "must have at least one step").max(40),
+  steps: z.array(z.string().min(1).max(2000)).min(1, "must have at least one step").max(40),
   snippets: z.array(snippetSchema).max(20).default([]),
-  acceptance_criteria: z.array(z.string().min(1)).max(30).default([]),
+  acceptance_criteria: z.array(z.string().min(1).max(1000)).max(30).default([]),
   validation: z.array(validationCommandSchema).max(20).default([]),
   model: modelField.optional(),
   depends_on: z

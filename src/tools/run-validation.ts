@@ -1,10 +1,13 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { shellLineField, taskIdField, validationCommandSchema } from "../core/mini-task.js";
+import { shorten } from "../core/render.js";
 import { defineTool } from "./define.js";
 
 /** Output kept per command in the planner's result; passing commands keep none. */
 const OUTPUT_CHARS = 2000;
+/** The planner wrote the command: its start is enough to tell which one a result is. */
+const RUN_ECHO_CHARS = 200;
 
 export const runValidationTool = defineTool({
   name: "run_validation",
@@ -92,11 +95,12 @@ export const runValidationTool = defineTool({
       signal: ctx.signal,
       ...(args.continue_on_failure ? { continueOnFailure: true } : {}),
       onProgress: (e) => {
-        if (e.phase === "start") void ctx.progress(++step, e.total, e.run);
+        if (e.phase === "start") void ctx.progress(++step, e.total, shorten(e.run, RUN_ECHO_CHARS));
       },
     });
     const results = run.results.map((r) => ({
       ...r,
+      run: shorten(r.run, RUN_ECHO_CHARS),
       // A passing command's output is noise to the planner; a failing one keeps its tail.
       output: r.passed ? "" : r.output.length > OUTPUT_CHARS ? `…${r.output.slice(-OUTPUT_CHARS)}` : r.output,
     }));

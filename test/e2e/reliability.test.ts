@@ -68,3 +68,39 @@ describe("#18.6 commands that can never run are refused before anything is paid"
     }
   });
 });
+
+/** Bytes of a whole tool result as the client receives it. */
+function replyBytes(r: unknown): number {
+  return Buffer.byteLength(JSON.stringify(r));
+}
+
+describe("#18.7 caller text is echoed bounded, and oversized fields are refused", () => {
+  it("refuses fields past their limits with one sentence, and keeps replies small at the limits", async () => {
+    env = await startDispatchEnv({ "src/math.ts": MATH });
+    const huge = await env.server.call(
+      "create_mini_task",
+      spec("Huge step", { steps: ["x".repeat(200_000)] }),
+    );
+    expect(huge.isError).toBe(true);
+    expect(textOf(huge)).toBe("steps[0] must be at most 2000 characters long.");
+
+    // At every limit: 40 steps of 2000 characters that lint warns about, each warning quoting it.
+    const word = "y".repeat(2000);
+    const atLimit = await env.server.call(
+      "create_mini_task",
+      spec("Steps at the limit", { steps: Array.from({ length: 40 }, () => word) }),
+    );
+    expect(atLimit.isError, textOf(atLimit)).toBeFalsy();
+    const lint = (atLimit.structuredContent as { lint: { field: string; message: string }[] }).lint;
+    expect(lint.filter((l) => l.field.startsWith("steps["))).toHaveLength(40);
+    expect(replyBytes(atLimit)).toBeLessThan(20_000);
+
+    const longLine = `true ${"#".repeat(7990)}`;
+    const run = await env.server.call("run_validation", {
+      commands: Array.from({ length: 20 }, () => ({ run: longLine, expect_output: "z".repeat(1000) })),
+      continue_on_failure: true,
+    });
+    expect(run.isError, textOf(run)).toBeFalsy();
+    expect(replyBytes(run)).toBeLessThan(20_000);
+  });
+});
