@@ -1,5 +1,5 @@
 /** The validation runner's public API: what the run_validation tool and the executor import. */
-export { isSecretName, scrubEnv } from "./env.js";
+export { isSecret, isSecretName, scrubEnv } from "./env.js";
 export { type OutputExpectation, parseExpectOutput } from "./expect.js";
 export { type CapturedOutput, OutputCapture } from "./output.js";
 export {
