@@ -30,7 +30,9 @@ export function shown(text: string, max = 80): string {
   const visible = text
     .replaceAll("\0", "\\0")
     // biome-ignore lint/suspicious/noControlCharactersInRegex: making control characters visible is the point
-    .replace(/[\u0001-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+    .replace(/[\u0001-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1))
+    // Bidirectional controls would reorder the error text itself.
+    .replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
   if (visible.length <= max) return visible;
   const head = Math.ceil((max - 1) * 0.75);
   return `${visible.slice(0, head)}…${visible.slice(visible.length - (max - 1 - head))}`;

@@ -10,6 +10,8 @@ export interface SafePath {
 }
 
 const MAX_LINKS = 40;
+/** Unicode's bidirectional formatting characters (LRM, RLM, ALM, embeddings, overrides, isolates). */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /** Whether `p` is `root` or below it (lexically; "..cache" is inside, "../x" is not). */
 export function isWithin(root: string, p: string): boolean {
@@ -34,6 +36,9 @@ function checkSyntax(path: string, field: string): void {
   if (/["'`]$|^["'`]/.test(path)) refuse(field, path, "it starts or ends with a quote");
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(path)) refuse(field, path, "it contains a control character");
+  // A right-to-left override can make "txt.exe" read as "exe.txt" in a review.
+  if (BIDI_CONTROLS.test(path))
+    refuse(field, path, "it contains a bidirectional control character, which can disguise a name");
 }
 
 /**
