@@ -37,9 +37,17 @@ export interface HttpServeOptions {
   maxBodyBytes?: number;
   /** A session with no request for this long, and no work running, is closed (default 30 min). */
   idleTimeoutMs?: number;
+  /** Open sessions kept at most; one more initialize gets a 503 (default 100). */
+  maxSessions?: number;
+  /** A request whose head and body have not all arrived by then gets a 408 (default 60 s). */
+  requestTimeoutMs?: number;
 }
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60_000;
+/** An idle session costs ~35 KB; a hundred is more than any set of local clients opens. */
+export const DEFAULT_MAX_SESSIONS = 100;
+/** A local client sends even a 4 MB body in well under a second; a trickling one is not a client. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 export interface RunningHttpServer {
   /** http://host:port/mcp, with the real port when 0 was asked for. */
@@ -234,9 +242,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (received > limit || declared > limit) reject(tooLarge(limit));
       else resolve(Buffer.concat(chunks));
     });
-    req.once("error", reject);
-    // A client that hangs up mid-body: settle (a no-op once "end" has settled it).
-    req.once("close", () => reject(new HttpError(400, "Bad Request: the request body was cut off.")));
+    // A client that hangs up mid-body, or one timed out by requestTimeout ("aborted"): settle (a
+    // no-op once "end" has settled it). Neither is the server's failure.
+    const cutOff = () => reject(new HttpError(400, "Bad Request: the request body was cut off."));
+    req.once("error", cutOff);
+    req.once("close", cutOff);
   });
 }
 
@@ -301,6 +311,9 @@ export async function serveHttp(opts: HttpServeOptions): Promise<RunningHttpServ
   const responses = new Set<ServerResponse>();
   let allowed = new Set<string>();
   let stopping: Promise<void> | undefined;
+  const maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  /** Sessions being initialized: counted against the cap before they have an id. */
+  let opening = 0;
 
   const closeSession = (session: Session): Promise<void> => {
     session.closed ??= (async () => {
@@ -360,26 +373,49 @@ export async function serveHttp(opts: HttpServeOptions): Promise<RunningHttpServ
       await sessionOf(req, res).transport.handleRequest(req, res, message);
       return;
     }
-    const session = await openSession();
-    await session.transport.handleRequest(req, res, message);
-    // An initialize the transport refused never got a session id: nothing will reach it again.
-    if (!session.transport.sessionId) await closeSession(session);
+    if (sessions.size + opening >= maxSessions)
+      throw new HttpError(
+        503,
+        `Service Unavailable: ${maxSessions} sessions are open, the most this server keeps; ` +
+          "close one (DELETE /mcp with its Mcp-Session-Id) or retry after idle ones expire.",
+      );
+    opening++;
+    try {
+      const session = await openSession();
+      await session.transport.handleRequest(req, res, message);
+      // An initialize the transport refused never got a session id: nothing will reach it again.
+      if (!session.transport.sessionId) await closeSession(session);
+    } finally {
+      opening--;
+    }
   };
 
-  const server = createHttpServer((req, res) => {
-    responses.add(res);
-    res.once("close", () => responses.delete(res));
-    handle(req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) {
-        if (err.status >= 500 || err.status === 403 || err.status === 401)
-          log.warn(`http ${req.method} ${req.url}: ${err.status} ${err.message}`);
-        sendError(res, err);
-        return;
-      }
-      log.error(`http ${req.method} ${req.url} failed: ${messageOf(err)}`, { stack: (err as Error)?.stack });
-      sendError(res, new HttpError(500, `Internal error: ${messageOf(err)}`, -32603));
-    });
-  });
+  const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const server = createHttpServer(
+    {
+      // Node answers 408 and drops a request not fully received by then (it would wait 300 s).
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(requestTimeoutMs, 60_000),
+      // How often Node looks for such requests; its default (30 s) would stretch short timeouts.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeoutMs / 4))),
+    },
+    (req, res) => {
+      responses.add(res);
+      res.once("close", () => responses.delete(res));
+      handle(req, res).catch((err: unknown) => {
+        if (err instanceof HttpError) {
+          if (err.status >= 500 || err.status === 403 || err.status === 401)
+            log.warn(`http ${req.method} ${req.url}: ${err.status} ${err.message}`);
+          sendError(res, err);
+          return;
+        }
+        log.error(`http ${req.method} ${req.url} failed: ${messageOf(err)}`, {
+          stack: (err as Error)?.stack,
+        });
+        sendError(res, new HttpError(500, `Internal error: ${messageOf(err)}`, -32603));
+      });
+    },
+  );
 
   // Clients that vanish without DELETE would otherwise hold their session (and its server) forever.
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
