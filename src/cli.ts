@@ -25,12 +25,29 @@ function out(text: string): void {
 }
 
 async function serveStdio(root: string | undefined): Promise<void> {
-  const [{ StdioServerTransport }, { createServer }] = await Promise.all([
+  const [{ StdioServerTransport }, { createServer }, { MAX_MESSAGE_BYTES, StdinLines }] = await Promise.all([
     import("@modelcontextprotocol/sdk/server/stdio.js"),
     import("./server.js"),
+    import("./transports/stdin-lines.js"),
   ]);
   const { server, cleanup } = createServer({ root });
-  const transport = new StdioServerTransport();
+  // The SDK would close the server on one message over 10 MiB: such a message is skipped and
+  // answered here instead, and the SDK only ever sees lines within the limit.
+  const lines = new StdinLines(({ bytes, id }) => {
+    const why = `a message of ${bytes} bytes is over the ${MAX_MESSAGE_BYTES}-byte (10 MiB) limit; it was not read`;
+    log.warn(`${why}${id === null ? " (no request id found, so no error response was sent)" : ""}`);
+    if (id === null) return;
+    void transport
+      .send({
+        jsonrpc: "2.0",
+        id,
+        error: { code: -32600, message: `Request too large: ${why}; send less at once.` },
+      })
+      .catch((err) => log.debug(`could not answer the oversized message: ${messageOf(err)}`));
+  });
+  process.stdin.pipe(lines);
+  const transport = new StdioServerTransport(lines, process.stdout, { maxBufferSize: 2 * MAX_MESSAGE_BYTES });
+  transport.onerror = (err) => log.warn(`stdio: ${messageOf(err)}`);
   let closing = false;
   const shutdown = async (why: string, code = 0) => {
     if (closing) return;
