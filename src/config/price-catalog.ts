@@ -38,11 +38,29 @@ export async function priceOf(model: ResolvedModel): Promise<Price | null> {
   return price;
 }
 
-async function catalogPrice(model: ResolvedModel): Promise<Price | null> {
+/**
+ * The catalog's price for a bare model id from any provider (`gemini-2.5-pro`), for usage the
+ * server did not make itself (the planner's); null when the catalog does not know it.
+ */
+export function priceOfModelId(model: string): Promise<Price | null> {
+  const key = `*\0${model}`;
+  let price = catalogPrices.get(key);
+  if (!price) {
+    price = catalogPrice({ model });
+    catalogPrices.set(key, price);
+  }
+  return price;
+}
+
+async function catalogPrice(model: { model: string; provider?: string }): Promise<Price | null> {
   const { calcPrice } = await loadCatalog();
   let found: ReturnType<CatalogModule["calcPrice"]>;
   try {
-    found = calcPrice({ input_tokens: 0, output_tokens: 0 }, model.model, { providerId: model.provider });
+    found = calcPrice(
+      { input_tokens: 0, output_tokens: 0 },
+      model.model,
+      model.provider ? { providerId: model.provider } : {},
+    );
   } catch {
     return null;
   }
