@@ -1,5 +1,7 @@
+import { UserError } from "../core/errors.js";
 import type { Price } from "../core/pricing.js";
-import type { ResolvedModel } from "./models.js";
+import { type ResolvedModel, resolveModel } from "./models.js";
+import type { Config } from "./schema.js";
 
 /** The catalog package and version the prices come from, shown in reports. */
 export const CATALOG_NAME = "@pydantic/genai-prices";
@@ -50,6 +52,16 @@ export function priceOfModelId(model: string): Promise<Price | null> {
     catalogPrices.set(key, price);
   }
   return price;
+}
+
+/** Any model id's price: a configured or built-in model's (config override first), else the catalog's. */
+export async function priceOfAnyModel(config: Config, model: string): Promise<Price | null> {
+  try {
+    return await priceOf(resolveModel(config, model));
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    return priceOfModelId(model);
+  }
 }
 
 async function catalogPrice(model: { model: string; provider?: string }): Promise<Price | null> {

@@ -1,9 +1,9 @@
+import { priceOfAnyModel } from "../config/price-catalog.js";
+import type { Config } from "../config/schema.js";
 import { TranscriptCollector } from "../core/client-transcript.js";
 import { type LedgerEntry, NO_PROJECT } from "../core/ledger-entry.js";
 import { attributePlannerMessages } from "../core/planner-attribution.js";
 import { costOf, type Price } from "../core/pricing.js";
-import { priceOfModelId } from "../config/price-catalog.js";
-import type { Config } from "../config/schema.js";
 import {
   type ClaudeSession,
   claudeSessionOf,
@@ -118,7 +118,7 @@ export async function importPlannerUsage(opts: ImportOptions): Promise<PlannerIm
   const priceFor = (model: string) => {
     let p = prices.get(model);
     if (!p) {
-      p = priceOfModelId(model);
+      p = priceOfAnyModel(opts.config, model);
       prices.set(model, p);
     }
     return p;
