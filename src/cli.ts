@@ -134,7 +134,7 @@ async function reportCommand(
   for (const p of projects) {
     let built: Awaited<ReturnType<typeof projectReport>>;
     try {
-      built = await projectReport(ws, store, config, p);
+      built = await projectReport(ws, store, config, p, process.env);
     } catch (err) {
       process.stderr.write(`delegate-mcp: ${messageOf(err)}\n`);
       return 2;

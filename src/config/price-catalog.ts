@@ -1,5 +1,7 @@
+import { UserError } from "../core/errors.js";
 import type { Price } from "../core/pricing.js";
-import type { ResolvedModel } from "./models.js";
+import { type ResolvedModel, resolveModel } from "./models.js";
+import type { Config } from "./schema.js";
 
 /** The catalog package and version the prices come from, shown in reports. */
 export const CATALOG_NAME = "@pydantic/genai-prices";
@@ -38,11 +40,39 @@ export async function priceOf(model: ResolvedModel): Promise<Price | null> {
   return price;
 }
 
-async function catalogPrice(model: ResolvedModel): Promise<Price | null> {
+/**
+ * The catalog's price for a bare model id from any provider (`gemini-2.5-pro`), for usage the
+ * server did not make itself (the planner's); null when the catalog does not know it.
+ */
+export function priceOfModelId(model: string): Promise<Price | null> {
+  const key = `*\0${model}`;
+  let price = catalogPrices.get(key);
+  if (!price) {
+    price = catalogPrice({ model });
+    catalogPrices.set(key, price);
+  }
+  return price;
+}
+
+/** Any model id's price: a configured or built-in model's (config override first), else the catalog's. */
+export async function priceOfAnyModel(config: Config, model: string): Promise<Price | null> {
+  try {
+    return await priceOf(resolveModel(config, model));
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    return priceOfModelId(model);
+  }
+}
+
+async function catalogPrice(model: { model: string; provider?: string }): Promise<Price | null> {
   const { calcPrice } = await loadCatalog();
   let found: ReturnType<CatalogModule["calcPrice"]>;
   try {
-    found = calcPrice({ input_tokens: 0, output_tokens: 0 }, model.model, { providerId: model.provider });
+    found = calcPrice(
+      { input_tokens: 0, output_tokens: 0 },
+      model.model,
+      model.provider ? { providerId: model.provider } : {},
+    );
   } catch {
     return null;
   }

@@ -51,6 +51,10 @@ export const configSchema = z
       .strict()
       .optional(),
     limits: limitsSchema.optional(),
+    import_planner_usage: z
+      .boolean()
+      .optional()
+      .describe("Read the planner's usage from the client's session transcript (default true)."),
   })
   .strict();
 export type Config = z.infer<typeof configSchema>;

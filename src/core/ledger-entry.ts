@@ -1,16 +1,44 @@
 import { z } from "zod";
 import type { Usage } from "./usage.js";
 
-/** Where the tokens went. `baseline_estimate` is the planner's all-big estimate, never spent. */
+/**
+ * Where the tokens went. `baseline_estimate` is the planner's all-big estimate, never spent;
+ * `other` is planner usage of a client session outside any delegation project (never logged by hand).
+ */
 export const LEDGER_PHASES = [
   "exploration",
   "planning",
+  "delegation",
   "execution",
   "testing",
   "verification",
   "baseline_estimate",
+  "other",
 ] as const;
 export type LedgerPhase = (typeof LEDGER_PHASES)[number];
+
+/** The phases log_tokens accepts. */
+export const LOGGED_PHASES = [
+  "exploration",
+  "planning",
+  "delegation",
+  "execution",
+  "testing",
+  "verification",
+  "baseline_estimate",
+] as const satisfies readonly LedgerPhase[];
+
+/** Where a record's figures came from. */
+export const LEDGER_ORIGINS = [
+  "executor-api",
+  "claude-code",
+  "codex",
+  "client-transcript",
+  "log_tokens",
+] as const;
+
+/** The project of client-transcript records that belong to no delegation project (not a valid slug). */
+export const NO_PROJECT = "(none)";
 
 /** measured: from the API's own usage; reported: logged by the planner; estimated: a guess. */
 export const LEDGER_SOURCES = ["measured", "reported", "estimated"] as const;
@@ -35,6 +63,16 @@ const ledgerEntryShape = {
   note: z.string().optional(),
   escalation: z.boolean().optional().describe("The attempt was an escalation to a bigger model."),
   error: z.string().optional().describe("The call or attempt failed; its usage still counts."),
+  origin: z.enum(LEDGER_ORIGINS).optional(),
+  session: z.string().min(1).optional().describe("The client session a client-transcript record came from."),
+  message_ids: z.array(z.string().min(1)).optional().describe("The client's API message ids it counts."),
+  request_id: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("With the message id, the key that keeps a re-import from counting twice."),
+  sidechain: z.boolean().optional().describe("A subagent's message (planner-side usage)."),
+  tools: z.array(z.string().min(1)).optional().describe("The delegate tools the message called."),
 };
 
 /** One line of mini-projects/ledger.jsonl (schemas/ledger-entry.schema.json is generated from it). */

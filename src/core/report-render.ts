@@ -9,7 +9,7 @@ const LEARNINGS_PLACEHOLDER = `${LEARNINGS_HEADING}
 - 
 `;
 
-const PLANNING_PHASES = ["exploration", "planning"];
+const PLANNING_PHASES = ["exploration", "planning", "delegation", "other"];
 const EXECUTION_PHASES = ["execution", "testing"];
 
 /** "$0.58425": up to 5 decimals, at least 2; null is "unpriced" (never shown as 0). */
@@ -70,10 +70,41 @@ function errorCell(task: Task): string {
   return `${signedPct(err.input)} / ${signedPct(err.output)} / ${signedPct(err.cost)}`;
 }
 
-function counterfactualLabel(r: SavingsReport): string {
-  return r.counterfactual_basis === "baseline_estimate"
-    ? "the planner's logged baseline_estimate"
-    : `planner-side records plus executor tokens re-priced at ${r.planner_model} rates (a lower bound)`;
+const BASIS_LABEL: Record<SavingsReport["counterfactual_basis"], string> = {
+  modelled: "modelled self-execution (the planner's measured context)",
+  baseline_estimate: "the planner's own baseline_estimate",
+  lower_bound: "lower bound, planner context unknown",
+};
+
+const SIDE_LABEL: Record<SavingsReport["terms"][number]["side"], string> = {
+  both: "both",
+  actual: "actual only",
+  counterfactual: "counterfactual",
+};
+
+/** The counterfactual three ways: the basis used first, the others beside it. */
+function counterfactualRows(r: SavingsReport): [string, string][] {
+  const rows: [string, string][] = [];
+  const mark = (basis: SavingsReport["counterfactual_basis"]) =>
+    r.counterfactual_basis === basis ? " ← used" : "";
+  if (r.modelled_counterfactual_usd !== null) {
+    rows.push([
+      `Planner does it itself, modelled${mark("modelled")}`,
+      formatUsd(r.modelled_counterfactual_usd),
+    ]);
+  }
+  if (r.baseline_estimate) {
+    const b = r.baseline_estimate;
+    rows.push([
+      `Planner's own baseline_estimate (${formatTokens(b.input_tokens)} in / ${formatTokens(b.output_tokens)} out)${mark("baseline_estimate")}`,
+      formatUsd(b.cost_usd),
+    ]);
+  }
+  rows.push([
+    `Lower bound, planner context unknown: exploration + executor tokens at ${r.planner_model} rates${mark("lower_bound")}`,
+    formatUsd(r.repriced_counterfactual_usd),
+  ]);
+  return rows;
 }
 
 /** The first `leftColumns` columns are text (left-aligned), the others figures (right-aligned). */
@@ -152,21 +183,28 @@ export function renderLogMarkdown(r: SavingsReport, opts: LogMarkdownOptions = {
     );
   }
 
-  const comparison: string[][] = [["Actual (this workflow)", formatUsd(r.actual_cost_usd)]];
-  if (r.baseline_estimate) {
-    const b = r.baseline_estimate;
-    comparison.push([
-      `All-big baseline_estimate logged by the planner (${formatTokens(b.input_tokens)} in / ${formatTokens(b.output_tokens)} out)`,
-      formatUsd(b.cost_usd),
-    ]);
+  out.push("## Comparison", "", `Planner figures: ${r.planner_source}.`, "");
+  const comparison: string[][] = [
+    ["Actual (this workflow)", formatUsd(r.actual_cost_usd)],
+    ...counterfactualRows(r),
+    ["**Savings**", `**${formatUsd(r.savings_usd)} (${formatPct(r.savings_pct)})**`],
+  ];
+  out.push(markdownTable(["", "Cost"], comparison), "");
+  out.push(`**${r.verdict}**`, "");
+  if (r.terms.length > 0) {
+    out.push(
+      markdownTable(
+        ["Term", "Side", "How it was found", "Cost"],
+        r.terms.map((t) => [t.term, SIDE_LABEL[t.side], t.detail ?? "", formatUsd(t.usd)]),
+        3,
+      ),
+      "",
+    );
   }
-  comparison.push([
-    `All-big re-priced: executor tokens at ${r.planner_model} rates (a lower bound)`,
-    formatUsd(r.repriced_counterfactual_usd),
-  ]);
-  comparison.push(["**Savings**", `**${formatUsd(r.savings_usd)} (${formatPct(r.savings_pct)})**`]);
-  out.push("## Comparison", "", markdownTable(["", "Cost"], comparison), "");
-  out.push(`Counterfactual used: **${r.counterfactual_basis}** — ${counterfactualLabel(r)}.`, "");
+  out.push(
+    `Counterfactual used: **${r.counterfactual_basis}** — ${BASIS_LABEL[r.counterfactual_basis]}.`,
+    "",
+  );
 
   if (r.warnings.length > 0) {
     out.push("## Warnings", "", ...r.warnings.map((w) => `- ${w}`), "");
@@ -227,13 +265,21 @@ export function renderReportTable(r: SavingsReport): string {
       "",
     );
   }
-  const summary: string[][] = [["Actual", formatUsd(r.actual_cost_usd)]];
-  if (r.baseline_estimate) summary.push(["Baseline estimate", formatUsd(r.baseline_estimate.cost_usd)]);
-  summary.push([`Re-priced at ${r.planner_model} (lower bound)`, formatUsd(r.repriced_counterfactual_usd)]);
-  summary.push([`Counterfactual (${r.counterfactual_basis})`, formatUsd(r.counterfactual_cost_usd)]);
+  const summary: string[][] = [["Actual", formatUsd(r.actual_cost_usd)], ...counterfactualRows(r)];
   summary.push(["Savings", `${formatUsd(r.savings_usd)} (${formatPct(r.savings_pct)})`]);
   const labelWidth = Math.max(...summary.map(([label]) => label!.length));
   out.push(...summary.map(([label, value]) => `${label!.padEnd(labelWidth)}  ${value}`));
+  out.push(r.verdict, `Planner figures: ${r.planner_source}.`);
+  if (r.terms.length > 0) {
+    out.push(
+      "",
+      textTable(
+        ["Term", "Side", "How it was found", "Cost"],
+        r.terms.map((t) => [t.term, SIDE_LABEL[t.side], t.detail ?? "", formatUsd(t.usd)]),
+        3,
+      ),
+    );
+  }
   if (r.prices) out.push("", `Prices: ${r.prices}`);
   for (const w of r.warnings) out.push(`Warning: ${w}`);
   return `${out.join("\n")}\n`;

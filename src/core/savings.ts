@@ -1,10 +1,27 @@
 import { z } from "zod";
+import { repricedCost, type SelfExecution, selfExecution, selfExecutionTotal } from "./counterfactual.js";
 import type { LedgerEntry, LedgerPhase } from "./ledger-entry.js";
-import { costOf, type Price, roundUsd } from "./pricing.js";
+import { type Price, roundUsd } from "./pricing.js";
+import type { Usage } from "./usage.js";
 
 /** Phases spent by the executor; every other actual phase is the planner's. */
 const EXECUTOR_PHASES: ReadonlySet<LedgerPhase> = new Set(["execution", "testing"]);
-const ACTUAL_PHASES = ["exploration", "planning", "execution", "testing", "verification"] as const;
+const ACTUAL_PHASES = [
+  "exploration",
+  "planning",
+  "delegation",
+  "execution",
+  "testing",
+  "verification",
+  "other",
+] as const;
+/** The planner's cost of delegating itself: actual only, never in the counterfactual. */
+const OVERHEAD_PHASES: ReadonlySet<LedgerPhase> = new Set([
+  "planning",
+  "delegation",
+  "verification",
+  "other",
+]);
 
 /** Line warnings beyond this many are summarized: the report is what the planner pays to read. */
 const MAX_READ_WARNINGS = 10;
@@ -32,11 +49,28 @@ const taskEstimateSchema = z.object({
   model: z.string(),
 });
 
+export const COUNTERFACTUAL_BASES = ["modelled", "baseline_estimate", "lower_bound"] as const;
+export type CounterfactualBasis = (typeof COUNTERFACTUAL_BASES)[number];
+
+const termSchema = z.object({
+  term: z.string(),
+  side: z.enum(["actual", "counterfactual", "both"]),
+  usd: z.number().nullable(),
+  detail: z.string().optional(),
+});
+export type SavingsTerm = z.infer<typeof termSchema>;
+
 export const savingsReportSchema = z.object({
   project: z.string(),
-  actual_cost_usd: z.number().nullable().describe("Every record of the project except baseline_estimate."),
-  counterfactual_cost_usd: z.number().nullable().describe("What an all-big run would have cost."),
-  savings_usd: z.number().nullable(),
+  actual_cost_usd: z
+    .number()
+    .nullable()
+    .describe("Every counted record of the project except baseline_estimate."),
+  counterfactual_cost_usd: z
+    .number()
+    .nullable()
+    .describe("What the planner doing it itself would have cost."),
+  savings_usd: z.number().nullable().describe("counterfactual − actual; negative when delegation cost more."),
   savings_pct: z.number().nullable(),
   by_phase: z.array(usageTotalSchema.extend({ phase: z.string() })),
   by_model: z.array(usageTotalSchema.extend({ model: z.string() })),
@@ -54,15 +88,28 @@ export const savingsReportSchema = z.object({
       escalations: z.number().int().nonnegative(),
     }),
   ),
+  verdict: z
+    .string()
+    .describe("One sentence: saved or cost more, against which basis, and the largest term."),
+  planner_source: z.string().describe("Where the planner's figures come from."),
   counterfactual_basis: z
-    .enum(["baseline_estimate", "repriced"])
+    .enum(COUNTERFACTUAL_BASES)
     .describe(
-      "baseline_estimate: the planner's logged estimate; repriced: executor tokens at planner rates.",
+      "modelled: self-execution from the planner's measured context; baseline_estimate: the planner's own estimate; lower_bound: executor tokens at planner rates, planner context unknown.",
     ),
+  terms: z.array(termSchema).describe("Each cost term, which side it is on and how it was found."),
+  modelled_counterfactual_usd: z.number().nullable(),
   baseline_estimate: usageTotalSchema.nullable(),
-  repriced_counterfactual_usd: z.number().nullable().describe("A lower bound: a big model would read more."),
+  repriced_counterfactual_usd: z
+    .number()
+    .nullable()
+    .describe("Lower bound: exploration plus the executor's tokens at planner rates."),
+  set_aside: z
+    .array(usageTotalSchema.extend({ phase: z.string() }))
+    .optional()
+    .describe("Reported (log_tokens) records not counted: measured records cover their phase."),
   planner_model: z.string(),
-  totals: usageTotalSchema.describe("All actual records."),
+  totals: usageTotalSchema.describe("All counted actual records."),
   prices: z.string().optional().describe("Price catalog and overrides used."),
   warnings: z.array(z.string()),
 });
@@ -74,13 +121,27 @@ export interface SavingsTaskInput {
   estimate: { input_tokens: number; output_tokens: number; cost_usd: number | null; model: string } | null;
 }
 
+/** A planner turn of a client session (any project), for the carry-over term. */
+export interface SessionTurn {
+  session: string;
+  ts: string;
+  project: string;
+  phase: LedgerPhase;
+}
+
 export interface SavingsInput {
   project: string;
   /** Ledger records; records of other projects are ignored. */
   entries: readonly LedgerEntry[];
-  /** The planner's model id, whose rates re-price the executor's tokens. */
+  /** The planner's model id (defaults.planner), whose rates price the counterfactual without a transcript. */
   plannerModel: string;
   plannerPrice: Price | null;
+  /** Prices of the models measured planner records name; a model missing here uses plannerPrice. */
+  modelPrices?: Readonly<Record<string, Price | null>>;
+  /** Main-chain planner turns of the client sessions the project's records came from. */
+  sessionTurns?: readonly SessionTurn[];
+  /** A sentence on why the planner's usage could not be measured (transcript missing, import off). */
+  plannerNote?: string;
   tasks: readonly SavingsTaskInput[];
   /** Warnings from reading the ledger (skipped lines). */
   warnings?: readonly string[];
@@ -142,32 +203,101 @@ function errorPct(actual: number | null, estimate: number | null): number | null
   return Math.round(((actual - estimate) / estimate) * 1000) / 10;
 }
 
+const usageOfEntry = (e: LedgerEntry): Usage => ({
+  input_tokens: e.input_tokens,
+  output_tokens: e.output_tokens,
+  cache_read_tokens: e.cache_read_tokens,
+  cache_write_tokens: e.cache_write_tokens,
+});
+const contextOf = (e: LedgerEntry) => e.input_tokens + e.cache_read_tokens + e.cache_write_tokens;
+const kTokens = (n: number) => `${Math.round(n / 1000)}k`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const isMeasuredPlanner = (e: LedgerEntry) => e.origin === "client-transcript";
+
+/** A reported phase that measured records cover: spec writing is in the measured delegation turns. */
+function coveredBy(measured: ReadonlySet<LedgerPhase>, phase: LedgerPhase): boolean {
+  return measured.has(phase) || (phase === "planning" && measured.has("delegation"));
+}
+
+/** "3 verification turns at 60k context" for measured turns; "verification (reported)" otherwise. */
+function turnsDetail(records: readonly LedgerEntry[], what: string): string {
+  const measured = records.filter(isMeasuredPlanner);
+  if (measured.length === 0) return `${what} (reported with log_tokens)`;
+  const avg = measured.reduce((n, e) => n + contextOf(e), 0) / measured.length;
+  const rest = records.length - measured.length;
+  return `${plural(measured.length, `${what} turn`)} at ${kTokens(avg)} context${rest ? ` and ${rest} reported` : ""}`;
+}
+
+interface TaskWork {
+  /** The last attempt's executor calls, in order. */
+  turns: LedgerEntry[];
+}
+
+/** Each task's last attempt (what the work took once), calls in the order they were made. */
+function executorWork(entries: readonly LedgerEntry[]): Map<string, TaskWork> {
+  const byTask = new Map<string, LedgerEntry[]>();
+  for (const e of entries) {
+    const key = e.task ?? "";
+    const list = byTask.get(key) ?? [];
+    if (list.length === 0) byTask.set(key, list);
+    list.push(e);
+  }
+  const out = new Map<string, TaskWork>();
+  for (const [task, list] of byTask) {
+    const last = Math.max(...list.map((e) => e.attempt ?? 0));
+    const turns = list
+      .map((e, i) => ({ e, i }))
+      .filter(({ e }) => (e.attempt ?? 0) === last)
+      .sort((a, b) => (a.e.ts < b.e.ts ? -1 : a.e.ts > b.e.ts ? 1 : a.i - b.i))
+      .map(({ e }) => e);
+    out.set(task, { turns });
+  }
+  return out;
+}
+
 /**
- * The savings report of one project, exactly as DESIGN.md "Tokens and money" defines it:
- * actual = every record except baseline_estimate; counterfactual = the logged baseline when there
- * is a priced one, else planner-side records at their cost plus executor tokens re-priced at the
- * planner's rates. Pure: the caller reads the ledger and the prices.
+ * The savings report of one project (DESIGN "Tokens and money"). Actual: every record except
+ * baseline_estimate and reported records a measured phase covers. Counterfactual, "the planner
+ * does it itself": exploration (in both) plus each task's modelled self-execution when the
+ * planner's context at dispatch was measured, else the executor's tokens at planner rates (a lower
+ * bound); a logged baseline_estimate is used only without a measurement. Delegation overhead (spec
+ * writing, dispatch and review turns) is actual cost only. Pure: the caller reads ledger and prices.
  */
 export function computeSavings(input: SavingsInput): SavingsReport {
   const { project, plannerModel, plannerPrice } = input;
+  const mine = input.entries.filter((e) => e.project === project);
+  const measuredPhases = new Set(mine.filter(isMeasuredPlanner).map((e) => e.phase));
+  const isSetAside = (e: LedgerEntry) =>
+    e.source === "reported" && !EXECUTOR_PHASES.has(e.phase) && coveredBy(measuredPhases, e.phase);
+
   const actual = new Tally();
   const baseline = new Tally();
-  const plannerSide = new Tally();
-  const executorSide = new Tally();
+  const exploration = new Tally();
+  const explorationRecords: LedgerEntry[] = [];
+  const overheadRecords: LedgerEntry[] = [];
+  const executorRecords: LedgerEntry[] = [];
+  const setAside = new Map<LedgerPhase, Tally>();
   const byPhase = new Map<LedgerPhase, Tally>();
   const byModel = new Map<string, Tally>();
   const byTask = new Map<string, { tally: Tally; attempts: Set<number>; escalations: Set<number> }>();
   const unpricedByModel = new Map<string, number>();
 
-  for (const e of input.entries) {
-    if (e.project !== project) continue;
+  for (const e of mine) {
     if (e.cost_usd === null) unpricedByModel.set(e.model, (unpricedByModel.get(e.model) ?? 0) + 1);
     if (e.phase === "baseline_estimate") {
       baseline.add(e);
       continue;
     }
+    if (isSetAside(e)) {
+      tallyOf(setAside, e.phase).add(e);
+      continue;
+    }
     actual.add(e);
-    (EXECUTOR_PHASES.has(e.phase) ? executorSide : plannerSide).add(e);
+    if (EXECUTOR_PHASES.has(e.phase)) executorRecords.push(e);
+    else if (e.phase === "exploration") {
+      exploration.add(e);
+      explorationRecords.push(e);
+    } else if (OVERHEAD_PHASES.has(e.phase)) overheadRecords.push(e);
     tallyOf(byPhase, e.phase).add(e);
     tallyOf(byModel, e.model).add(e);
     if (e.task !== undefined) {
@@ -185,6 +315,7 @@ export function computeSavings(input: SavingsInput): SavingsReport {
   }
 
   const warnings: string[] = [];
+  if (input.plannerNote) warnings.push(input.plannerNote);
   const readWarnings = input.warnings ?? [];
   warnings.push(...readWarnings.slice(0, MAX_READ_WARNINGS));
   if (readWarnings.length > MAX_READ_WARNINGS) {
@@ -192,43 +323,192 @@ export function computeSavings(input: SavingsInput): SavingsReport {
   }
   for (const [model, n] of unpricedByModel) {
     warnings.push(
-      `${model} has no known price: ${n} record${n === 1 ? "" : "s"} with cost_usd null left out of the costs; add a price for it in delegate.config.json.`,
+      `${model} has no known price: ${plural(n, "record")} with cost_usd null left out of the costs; add a price for it in delegate.config.json.`,
+    );
+  }
+  for (const [phase, t] of setAside) {
+    warnings.push(
+      `${plural(t.records, "reported record")} of ${phase} ($${t.costUsd() ?? "unpriced"}) set aside: the Claude Code transcript measured that phase.`,
     );
   }
 
-  // Re-priced all-big run: the planner-side records as they were, the executor's tokens at planner rates.
-  const plannerSideCost = plannerSide.costUsd() ?? 0;
-  let repriced: number | null = null;
-  if (plannerPrice) {
-    const executorAtPlanner =
-      costOf(
-        {
-          input_tokens: executorSide.input,
-          output_tokens: executorSide.output,
-          cache_read_tokens: executorSide.cacheRead,
-          cache_write_tokens: executorSide.cacheWrite,
-        },
-        plannerPrice,
-      ) ?? 0;
-    repriced = roundUsd(plannerSideCost + executorAtPlanner);
-  } else if (executorSide.records > 0) {
+  // --- The counterfactual, three ways -----------------------------------------------------------
+  const explorationUsd = exploration.costUsd() ?? 0;
+  const work = executorWork(executorRecords);
+  const dispatches = mine
+    .filter((e) => isMeasuredPlanner(e) && !e.sidechain && e.tools?.includes("dispatch_to_small_model"))
+    .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  const turnsAfter = (d: LedgerEntry) =>
+    (input.sessionTurns ?? []).filter(
+      (t) =>
+        t.session === d.session &&
+        t.ts > d.ts &&
+        // This project's own delegation and review turns would not exist had the planner done the work.
+        !(t.project === project && OVERHEAD_PHASES.has(t.phase)),
+    ).length;
+  const priceOfPlanner = (model: string): Price | null =>
+    input.modelPrices && model in input.modelPrices ? input.modelPrices[model]! : plannerPrice;
+
+  let lowerBound: number | null = plannerPrice ? explorationUsd : null;
+  let modelled: number | null = explorationUsd;
+  let modelledTasks = 0;
+  const self: SelfExecution = {
+    context_usd: 0,
+    growth_usd: 0,
+    new_tokens_usd: 0,
+    output_usd: 0,
+    carry_over_usd: 0,
+    added_tokens: 0,
+    turns: 0,
+  };
+  let repricedRest = 0;
+  let contexts = 0;
+  let laterTurns = 0;
+  for (const { turns } of work.values()) {
+    const usages = turns.map(usageOfEntry);
+    if (plannerPrice && lowerBound !== null) lowerBound += repricedCost(usages, plannerPrice);
+    const firstTs = turns[0]!.ts;
+    const dispatch = dispatches.filter((d) => d.ts <= firstTs).at(-1);
+    const price = dispatch ? priceOfPlanner(dispatch.model) : plannerPrice;
+    if (!price) {
+      modelled = null;
+      continue;
+    }
+    if (!dispatch) {
+      if (modelled !== null) modelled += repricedCost(usages, price);
+      repricedRest += repricedCost(usages, price);
+      continue;
+    }
+    const later = turnsAfter(dispatch);
+    const s = selfExecution(usages, contextOf(dispatch), later, price);
+    for (const k of [
+      "context_usd",
+      "growth_usd",
+      "new_tokens_usd",
+      "output_usd",
+      "carry_over_usd",
+    ] as const) {
+      self[k] = roundUsd(self[k] + s[k]);
+    }
+    self.added_tokens += s.added_tokens;
+    self.turns += s.turns;
+    contexts += contextOf(dispatch) * s.turns;
+    laterTurns = Math.max(laterTurns, later);
+    if (modelled !== null) modelled += selfExecutionTotal(s);
+    modelledTasks++;
+  }
+  if (lowerBound !== null) lowerBound = roundUsd(lowerBound);
+  if (modelled !== null) modelled = roundUsd(modelled);
+  if (!plannerPrice && executorRecords.length > 0) {
     warnings.push(
       `The planner model ${plannerModel} has no known price, so the executor's tokens cannot be re-priced; add a price for it in delegate.config.json.`,
     );
-  } else {
-    repriced = roundUsd(plannerSideCost);
   }
 
+  const measured = mine.some(isMeasuredPlanner);
   const baselineCost = baseline.costUsd();
-  let basis: SavingsReport["counterfactual_basis"] = "repriced";
-  let counterfactual = repriced;
-  if (baseline.records > 0 && baselineCost !== null) {
+  let basis: CounterfactualBasis = "lower_bound";
+  let counterfactual = lowerBound;
+  if (measured && (modelledTasks > 0 || work.size === 0)) {
+    basis = "modelled";
+    counterfactual = modelled;
+  } else if (baseline.records > 0 && baselineCost !== null) {
     basis = "baseline_estimate";
     counterfactual = baselineCost;
-  } else if (baseline.records > 0) {
-    warnings.push(
-      "The logged baseline_estimate has no known price; the re-priced counterfactual is used instead.",
+  }
+  if (baseline.records > 0 && baselineCost === null) {
+    warnings.push("The logged baseline_estimate has no known price; it is not used.");
+  }
+
+  // --- Terms: each cost, its side and how it was found -------------------------------------------
+  const costOfRecords = (records: readonly LedgerEntry[]) => {
+    const t = new Tally();
+    for (const e of records) t.add(e);
+    return t.costUsd();
+  };
+  const delegationRecords = overheadRecords.filter((e) => e.phase === "planning" || e.phase === "delegation");
+  const verificationRecords = overheadRecords.filter((e) => e.phase === "verification");
+  const terms: SavingsTerm[] = [];
+  if (exploration.records > 0) {
+    terms.push({
+      term: "exploration",
+      side: "both",
+      usd: exploration.costUsd(),
+      detail: turnsDetail(explorationRecords, "exploration"),
+    });
+  }
+  const actualTerms: SavingsTerm[] = [];
+  if (delegationRecords.length > 0) {
+    actualTerms.push({
+      term: "delegation: spec writing and dispatch",
+      side: "actual",
+      usd: costOfRecords(delegationRecords),
+      detail: turnsDetail(delegationRecords, "delegation"),
+    });
+  }
+  if (verificationRecords.length > 0) {
+    actualTerms.push({
+      term: "verification: reading results and reviewing",
+      side: "actual",
+      usd: costOfRecords(verificationRecords),
+      detail: turnsDetail(verificationRecords, "verification"),
+    });
+  }
+  if (executorRecords.length > 0) {
+    const models = [...new Set(executorRecords.map((e) => e.model))].join(", ");
+    actualTerms.push({
+      term: "executor",
+      side: "actual",
+      usd: costOfRecords(executorRecords),
+      detail: `${plural(executorRecords.length, "call")} on ${models}`,
+    });
+  }
+  terms.push(...actualTerms);
+  if (basis === "modelled" && modelledTasks > 0) {
+    const avgContext = self.turns ? contexts / self.turns : 0;
+    terms.push(
+      {
+        term: "self-execution: planner context re-read",
+        side: "counterfactual",
+        usd: roundUsd(self.context_usd + self.growth_usd),
+        detail: `${plural(self.turns, "planner turn")} at ${kTokens(avgContext)} context (measured at dispatch), cache-read rate`,
+      },
+      {
+        term: "self-execution: new tokens and output",
+        side: "counterfactual",
+        usd: roundUsd(self.new_tokens_usd + self.output_usd),
+        detail:
+          "the executor's new input at the planner's cache-write rate, its output at the planner's output rate",
+      },
+      {
+        term: "carry-over",
+        side: "counterfactual",
+        usd: self.carry_over_usd,
+        detail: `${self.added_tokens.toLocaleString("en-US")} added tokens re-read on up to ${plural(laterTurns, "later planner turn")}`,
+      },
     );
+    if (modelledTasks < work.size) {
+      terms.push({
+        term: "executor tokens at planner rates",
+        side: "counterfactual",
+        usd: roundUsd(repricedRest),
+        detail: `lower bound for ${plural(work.size - modelledTasks, "task")} with no dispatch in the transcript`,
+      });
+    }
+  } else if (basis === "baseline_estimate") {
+    terms.push({
+      term: "baseline_estimate",
+      side: "counterfactual",
+      usd: baselineCost,
+      detail: "the planner's own estimate of an all-big run, logged with log_tokens",
+    });
+  } else if (executorRecords.length > 0) {
+    terms.push({
+      term: "executor tokens at planner rates",
+      side: "counterfactual",
+      usd: lowerBound === null ? null : roundUsd(lowerBound - explorationUsd),
+      detail: `lower bound, planner context unknown (re-priced at ${plannerModel})`,
+    });
   }
 
   const actualCost = actual.costUsd();
@@ -240,6 +520,35 @@ export function computeSavings(input: SavingsInput): SavingsReport {
   const savings =
     counterfactual !== null && actualCost !== null ? roundUsd(counterfactual - actualCost) : null;
   const savingsPct = savings !== null && counterfactual ? (savings / counterfactual) * 100 : null;
+
+  const basisLabel = {
+    modelled: "the planner doing it itself (modelled from its measured context)",
+    baseline_estimate: "the planner's own baseline_estimate",
+    lower_bound: "a lower bound (executor tokens at planner rates; planner context unknown)",
+  }[basis];
+  let verdict: string;
+  if (savings === null) verdict = "Savings unknown: a price is missing (see warnings).";
+  else if (savings >= 0) {
+    verdict = `Delegation saved $${savings} (${savingsPct === null ? "n/a" : `${savingsPct.toFixed(1)} %`}) against ${basisLabel}.`;
+  } else {
+    const largest = [...actualTerms].sort((a, b) => (b.usd ?? 0) - (a.usd ?? 0))[0];
+    verdict = `Delegation cost more here: $${roundUsd(-savings)} more than ${basisLabel}${
+      largest ? `; the largest term is ${largest.detail ?? largest.term} ($${largest.usd})` : ""
+    }.`;
+  }
+
+  const measuredSessions = [...new Set(mine.filter(isMeasuredPlanner).map((e) => e.session ?? "?"))];
+  const reported = mine.some(
+    (e) => e.source === "reported" && !EXECUTOR_PHASES.has(e.phase) && !isSetAside(e),
+  );
+  const plannerSource = [
+    measuredSessions.length
+      ? `measured from the Claude Code transcript, session ${measuredSessions.join(", ")}`
+      : "",
+    reported ? "reported with log_tokens" : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
 
   const tasks: SavingsReport["tasks"] = [];
   const seen = new Set<string>();
@@ -297,9 +606,16 @@ export function computeSavings(input: SavingsInput): SavingsReport {
     })),
     by_model: byModelRows,
     tasks,
+    verdict,
+    planner_source: plannerSource || "no planner usage recorded",
     counterfactual_basis: basis,
+    terms,
+    modelled_counterfactual_usd: measured ? modelled : null,
     baseline_estimate: baseline.records > 0 ? baseline.total() : null,
-    repriced_counterfactual_usd: repriced,
+    repriced_counterfactual_usd: lowerBound,
+    ...(setAside.size
+      ? { set_aside: [...setAside.entries()].map(([phase, t]) => ({ phase, ...t.total() })) }
+      : {}),
     planner_model: plannerModel,
     totals: actual.total(),
     ...(input.catalog ? { prices: input.catalog } : {}),

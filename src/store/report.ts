@@ -1,17 +1,23 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { plannerModel, type ResolvedModel, resolveModel } from "../config/models.js";
-import { catalogVersion, priceOf } from "../config/price-catalog.js";
+import { catalogVersion, priceOf, priceOfAnyModel, priceOfModelId } from "../config/price-catalog.js";
 import type { Config } from "../config/schema.js";
 import { UserError } from "../core/errors.js";
 import type { LedgerEntry, LedgerPhase, LedgerSource } from "../core/ledger-entry.js";
 import { SLUG_RE } from "../core/mini-task.js";
-import { costOf } from "../core/pricing.js";
+import { costOf, type Price } from "../core/pricing.js";
 import { extractLearnings, renderLogMarkdown } from "../core/report-render.js";
-import { computeSavings, type SavingsReport, type SavingsTaskInput } from "../core/savings.js";
+import {
+  computeSavings,
+  type SavingsReport,
+  type SavingsTaskInput,
+  type SessionTurn,
+} from "../core/savings.js";
 import type { Usage } from "../core/usage.js";
 import { writeFileAtomic } from "./atomic.js";
 import { LEDGER_FILE, Ledger } from "./ledger.js";
+import { importPlannerUsage, type PlannerImport } from "./planner-usage.js";
 import { safePath } from "./safe-path.js";
 import type { TaskStore } from "./tasks.js";
 import type { Workspace } from "./workspace.js";
@@ -39,55 +45,88 @@ export interface UsageRecord {
   error?: string;
 }
 
-/** log_tokens: record usage the server cannot see (the planner's own phases, or a baseline estimate). */
+/**
+ * log_tokens: record usage the server cannot see (the planner's own phases, or a baseline
+ * estimate). Any model id is kept: a configured or built-in alias, else the id as given, priced
+ * from the catalog when it knows it (cost_usd null otherwise). `model` defaults to defaults.planner.
+ */
 export async function logTokens(
   ws: Workspace,
   config: Config,
   args: {
     project: string;
     phase: LedgerPhase;
-    model: string;
+    model?: string | undefined;
     usage: Usage;
     task_id?: string | undefined;
     note?: string | undefined;
   },
-): Promise<{ cost_usd: number | null; model: ResolvedModel }> {
+): Promise<{ cost_usd: number | null; model: string }> {
   if (args.task_id && !args.task_id.startsWith(`${args.project}/`)) {
     throw new UserError(
       `task_id ${args.task_id} is not in project ${args.project}; give that project or drop task_id.`,
       "task_id",
     );
   }
-  const model = resolveModel(config, args.model);
-  const entry = await pricedEntry({
+  const common = {
     project: args.project,
     phase: args.phase,
-    model,
     usage: args.usage,
-    source: args.phase === "baseline_estimate" ? "estimated" : "reported",
+    source: args.phase === "baseline_estimate" ? ("estimated" as const) : ("reported" as const),
     now: new Date(),
     ...(args.task_id ? { task: args.task_id } : {}),
     ...(args.note ? { note: args.note } : {}),
-  });
+  };
+  let entry: LedgerEntry;
+  const known = args.model === undefined ? plannerModel(config) : knownModel(config, args.model);
+  if (known) entry = await pricedEntry({ ...common, model: known });
+  else {
+    // Not one of ours (e.g. gemini-2.5-pro): kept under its own id, priced if the catalog knows it.
+    const id = args.model!;
+    entry = entryOf(
+      { ...common, model: id, provider: "unknown" },
+      costOf(args.usage, await priceOfModelId(id)),
+    );
+  }
+  entry.origin = "log_tokens";
   await ledgerAt(ws.dir).append(entry);
-  return { cost_usd: entry.cost_usd, model };
+  return { cost_usd: entry.cost_usd, model: entry.model };
+}
+
+function knownModel(config: Config, name: string): ResolvedModel | null {
+  try {
+    return resolveModel(config, name);
+  } catch (err) {
+    if (err instanceof UserError) return null;
+    throw err;
+  }
 }
 
 /** A ledger record for `usage` on `model`, priced now (cost_usd null when no price is known). */
 export async function pricedEntry(r: UsageRecord): Promise<LedgerEntry> {
+  return entryOf(
+    { ...r, model: r.model.model, provider: r.model.provider },
+    await priceEntry(r.model, r.usage),
+  );
+}
+
+function entryOf(
+  r: Omit<UsageRecord, "model"> & { model: string; provider: string },
+  cost: number | null,
+): LedgerEntry {
   return {
     ts: r.now.toISOString(),
     project: r.project,
     ...(r.task !== undefined ? { task: r.task } : {}),
     ...(r.attempt !== undefined ? { attempt: r.attempt } : {}),
     phase: r.phase,
-    model: r.model.model,
-    provider: r.model.provider,
+    model: r.model,
+    provider: r.provider,
     input_tokens: r.usage.input_tokens,
     output_tokens: r.usage.output_tokens,
     cache_read_tokens: r.usage.cache_read_tokens,
     cache_write_tokens: r.usage.cache_write_tokens,
-    cost_usd: await priceEntry(r.model, r.usage),
+    cost_usd: cost,
     source: r.source,
     ...(r.note !== undefined ? { note: r.note } : {}),
     ...(r.escalation !== undefined ? { escalation: r.escalation } : {}),
@@ -125,6 +164,8 @@ export interface BuildReportOptions {
   now?: Date;
   /** Refuse (UserError) a project with no tasks and no records instead of reporting zeros. */
   refuseEmpty?: boolean;
+  /** The server's environment: when it names a Claude Code session, its transcript is imported first. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -136,6 +177,7 @@ export async function projectReport(
   store: TaskStore,
   config: Config,
   project: string,
+  env?: NodeJS.ProcessEnv,
 ): Promise<BuiltReport & { logRel: string }> {
   const { tasks } = await store.list({ project });
   const built = await buildSavingsReport({
@@ -145,6 +187,7 @@ export async function projectReport(
     config,
     tasks: tasks.map((t) => ({ id: t.id, status: t.status, estimate: t.estimate })),
     refuseEmpty: true,
+    ...(env ? { env } : {}),
   });
   return { ...built, logRel: `${ws.dirRel}/${project}/${LOG_FILE}` };
 }
@@ -154,6 +197,8 @@ export interface BuiltReport {
   markdown: string;
   /** Absolute path of the LOG.md written. */
   logPath: string;
+  /** What the planner-usage import did (absent when no environment was given). */
+  plannerImport?: PlannerImport;
 }
 
 /**
@@ -175,21 +220,39 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
   );
 
   const planner = plannerModel(opts.config);
+  const ledger = new Ledger(ledgerPath.abs);
+  // Before reading: the transcript's new messages land in the ledger first.
+  const imported = opts.env
+    ? await importPlannerUsage({ config: opts.config, env: opts.env, ledger })
+    : undefined;
   const [read, plannerPrice, prices, previous] = await Promise.all([
-    new Ledger(ledgerPath.abs).read({ project: opts.project }),
+    ledger.read(),
     priceOf(planner),
     pricesLabel(opts.config),
     readFile(logPath.abs, "utf8").catch(() => ""),
   ]);
-  if (opts.refuseEmpty && opts.tasks.length === 0 && read.entries.length === 0) {
+  const entries = read.entries.filter((e) => e.project === opts.project);
+  if (opts.refuseEmpty && opts.tasks.length === 0 && entries.length === 0) {
     // A typo must not create a phantom project with an empty LOG.md.
     throw new UserError(`project "${opts.project}" has no tasks and no ledger records.`, "project");
   }
+  const sessions = new Set(entries.filter((e) => e.origin === "client-transcript").map((e) => e.session));
+  const sessionTurns: SessionTurn[] = [];
+  const modelPrices: Record<string, Price | null> = {};
+  for (const e of read.entries) {
+    if (e.origin !== "client-transcript" || !e.session || !sessions.has(e.session)) continue;
+    if (!e.sidechain) sessionTurns.push({ session: e.session, ts: e.ts, project: e.project, phase: e.phase });
+    if (e.project === opts.project && !(e.model in modelPrices))
+      modelPrices[e.model] = await priceOfAnyModel(opts.config, e.model);
+  }
   const report = computeSavings({
     project: opts.project,
-    entries: read.entries,
+    entries,
     plannerModel: planner.model,
     plannerPrice,
+    modelPrices,
+    sessionTurns,
+    ...(imported?.note ? { plannerNote: imported.note } : {}),
     tasks: opts.tasks,
     warnings: read.warnings,
     catalog: prices,
@@ -200,7 +263,7 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
     ...(learnings ? { learnings } : {}),
   });
   await writeAtomically(logPath.abs, markdown);
-  return { report, markdown, logPath: logPath.abs };
+  return { report, markdown, logPath: logPath.abs, ...(imported ? { plannerImport: imported } : {}) };
 }
 
 /** Readers see the old file or the new one, never half of one. */

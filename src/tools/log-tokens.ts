@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { LEDGER_PHASES } from "../core/ledger-entry.js";
+import { LOGGED_PHASES } from "../core/ledger-entry.js";
 import { modelField, projectField, taskIdField } from "../core/mini-task.js";
 import { defineTool } from "./define.js";
 
@@ -12,8 +12,8 @@ export const logTokensTool = defineTool({
   input: z
     .object({
       project: projectField,
-      phase: z.enum(LEDGER_PHASES),
-      model: modelField,
+      phase: z.enum(LOGGED_PHASES),
+      model: modelField.optional(),
       input_tokens: tokens,
       output_tokens: tokens,
       cache_read_tokens: tokens.optional(),
@@ -45,9 +45,11 @@ export const logTokensTool = defineTool({
       recorded: true,
       cost_usd: cost,
       ...(cost === null
-        ? { warning: `no price known for ${model.model}; add "price" for it in delegate.config.json.` }
+        ? {
+            warning: `no price known for ${model}; the record is kept with cost_usd null; add "price" for it in delegate.config.json.`,
+          }
         : {}),
     };
-    return { structured, headline: `recorded ${args.phase} on ${model.model}` };
+    return { structured, headline: `recorded ${args.phase} on ${model}` };
   },
 });

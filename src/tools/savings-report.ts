@@ -16,7 +16,13 @@ export const savingsReportTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle({ project }, ctx) {
     const { projectReport } = await import("../store/report.js");
-    const built = await projectReport(await ctx.workspace(), await ctx.tasks(), await ctx.config(), project);
+    const built = await projectReport(
+      await ctx.workspace(),
+      await ctx.tasks(),
+      await ctx.config(),
+      project,
+      ctx.server.env,
+    );
     const logPath = built.logRel;
     const { tasks: all, warnings, ...rest } = built.report;
     // Per-task rows beyond TASKS_MAX would push the answer toward the clients' size cap; LOG.md has them all.

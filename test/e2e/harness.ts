@@ -20,7 +20,7 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
-    if (/_API_KEY$|_TOKEN$|_SECRET$|^ANTHROPIC_|^OPENAI_|^DELEGATE_|^GIT_/.test(k)) continue;
+    if (/_API_KEY$|_TOKEN$|_SECRET$|^ANTHROPIC_|^OPENAI_|^DELEGATE_|^GIT_|^CLAUDE_/.test(k)) continue;
     env[k] = v;
   }
   return { ...env, GIT_CONFIG_NOSYSTEM: "1", DELEGATE_LOG: "warn", ...extra };

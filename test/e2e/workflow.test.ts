@@ -125,7 +125,7 @@ describe("the whole workflow through the stdio server", () => {
     const report = await ok(env, "savings_report", { project: "calc" });
     expect(report.project).toBe("calc");
     expect(report.actual_cost_usd).toBeGreaterThan(0);
-    expect(report.counterfactual_basis).toBe("repriced");
+    expect(report.counterfactual_basis).toBe("lower_bound");
     expect((report.tasks as unknown[]).length).toBe(2);
     expect(readFileSync(join(env.repo, "mini-projects/calc/LOG.md"), "utf8")).toContain("calc");
 

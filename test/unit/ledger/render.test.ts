@@ -71,8 +71,13 @@ describe("renderLogMarkdown", () => {
 
   it("holds the key figures, the basis, the catalog and the warnings", () => {
     expect(md).toContain("| Actual (this workflow) | $0.58425 |");
-    expect(md).toContain("(165,000 in / 36,000 out) | $1.035 |");
-    expect(md).toContain("at claude-sonnet-4-5 rates (a lower bound) | $0.747 |");
+    expect(md).toContain(
+      "| Lower bound, planner context unknown: exploration + executor tokens at claude-sonnet-4-5 rates | $0.276 |",
+    );
+    expect(md).toContain("| Planner's own baseline_estimate (165,000 in / 36,000 out) ← used | $1.035 |");
+    expect(md).toContain("Planner figures: reported with log_tokens.");
+    expect(md).toContain("| exploration | both | exploration (reported with log_tokens) | $0.27 |");
+    expect(md).toContain("| verification: reading results and reviewing | actual only |");
     expect(md).toContain("**$0.45075 (43.6 %)**");
     expect(md).toContain("Counterfactual used: **baseline_estimate**");
     expect(md).toContain("prices: @pydantic/genai-prices 0.1.8");
@@ -131,9 +136,9 @@ describe("renderReportTable", () => {
     expect(text).toMatch(/^claude-sonnet-4-5 +70,000 +24,000 +0 +0 +\$0\.57 +3$/m);
     expect(text).toMatch(/^worked\/01-split +passed +2 +0 +23,000 \/ 7,200 +\$0\.01425 \+ 1 unpriced/m);
     expect(text).toMatch(/^Actual +\$0\.58425$/m);
-    expect(text).toMatch(/^Baseline estimate +\$1\.035$/m);
-    expect(text).toMatch(/^Re-priced at claude-sonnet-4-5 \(lower bound\) +\$0\.747$/m);
-    expect(text).toMatch(/^Counterfactual \(baseline_estimate\) +\$1\.035$/m);
+    expect(text).toMatch(/^Planner's own baseline_estimate \(165,000 in \/ 36,000 out\) ← used +\$1\.035$/m);
+    expect(text).toMatch(/^Lower bound, planner context unknown: .* at claude-sonnet-4-5 rates +\$0\.276$/m);
+    expect(text).toContain("Delegation saved $0.45075 (43.6 %) against the planner's own baseline_estimate.");
     expect(text).toMatch(/^Savings +\$0\.45075 \(43\.6 %\)$/m);
     expect(text).toContain("Prices: @pydantic/genai-prices 0.1.8");
     expect(text).toContain("Warning: ledger.jsonl line 17 is not valid JSON; skipped.");

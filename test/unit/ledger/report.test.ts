@@ -82,7 +82,9 @@ describe("buildSavingsReport", () => {
     expect(report.counterfactual_cost_usd).toBeCloseTo(1.035, 9);
     expect(report.savings_usd).toBeCloseTo(0.45075, 9);
     expect(report.savings_pct).toBeCloseTo((0.45075 / 1.035) * 100, 9);
-    expect(report.repriced_counterfactual_usd).toBeCloseTo(0.741, 9);
+    expect(report.repriced_counterfactual_usd).toBeCloseTo(0.441, 9);
+    expect(report.counterfactual_basis).toBe("baseline_estimate");
+    expect(report.planner_source).toBe("reported with log_tokens");
     expect(report.planner_model).toBe("claude-sonnet-4-5");
     expect(report.prices).toMatch(
       /^@pydantic\/genai-prices [\d.]+ \(prices as of [\d-]+\); overrides in delegate\.config\.json for haiku, sonnet$/,
