@@ -13,6 +13,7 @@ import { packContext } from "../core/context.js";
 import { messageOf, UserError } from "../core/errors.js";
 import type { StoredTask, TaskStatus } from "../core/mini-task.js";
 import { costOf, type Price } from "../core/pricing.js";
+import { transition } from "../core/status.js";
 import type { Usage } from "../core/usage.js";
 import { log } from "../log.js";
 import type { ChatModel } from "../providers/types.js";
@@ -331,7 +332,7 @@ async function persist(
           ...(head ? { head_commit: head } : {}),
         });
       }
-      t.status = status;
+      t.status = transition(t.status, status, t.id);
       return t;
     },
     ctx.now(),

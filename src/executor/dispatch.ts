@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { executorModel, type ResolvedModel } from "../config/models.js";
 import type { Config } from "../config/schema.js";
 import { messageOf, UserError } from "../core/errors.js";
-import type { Attempt, StoredTask, TaskStatus } from "../core/mini-task.js";
+import type { Attempt, StoredTask } from "../core/mini-task.js";
+import { canTransition, transition } from "../core/status.js";
 import { log } from "../log.js";
 import { assertKeyDestination, createChatModel, resolveClientSettings } from "../providers/create.js";
 import type { ChatModel } from "../providers/types.js";
@@ -41,17 +42,6 @@ export interface DispatchDeps {
   now?: () => Date;
 }
 
-const RERUNNABLE: ReadonlySet<TaskStatus> = new Set([
-  "ready",
-  "failed",
-  "budget_exceeded",
-  "cancelled",
-  "error",
-  "blocked",
-  "passed",
-  "discarded",
-]);
-
 /** A small semaphore: at most `n` tasks run their attempts at once. */
 function limiter(n: number) {
   let active = 0;
@@ -77,7 +67,7 @@ async function plan(store: TaskStore, ids: string[]): Promise<StoredTask[]> {
   const tasks: StoredTask[] = [];
   for (const id of unique) {
     const task = await store.get(id);
-    if (!RERUNNABLE.has(task.status)) {
+    if (!canTransition(task.status, "running")) {
       throw new UserError(
         `task_id ${id} is ${task.status}; ${task.status === "running" ? "wait for it (get_task shows progress)" : "create a new task to change it further"}.`,
         "task_ids",
@@ -175,7 +165,7 @@ export class Dispatcher {
         (t) => {
           const n = t.attempts.length + 1;
           t.attempts.push(this.newAttempt(n, model));
-          t.status = "running";
+          t.status = transition(t.status, "running", t.id);
           return t;
         },
         this.now(),
@@ -272,7 +262,7 @@ export class Dispatcher {
       id,
       (t) => {
         t.attempts.push(this.newAttempt(t.attempts.length + 1, escalated, n));
-        t.status = "running";
+        t.status = transition(t.status, "running", t.id);
         return t;
       },
       this.now(),

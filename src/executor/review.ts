@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { UserError } from "../core/errors.js";
 import type { Attempt, StoredTask } from "../core/mini-task.js";
+import { canTransition, transition } from "../core/status.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { TaskStore } from "../store/tasks.js";
 import type { Workspace } from "../store/workspace.js";
@@ -98,7 +99,7 @@ export async function acceptTask(
 ): Promise<{ task: StoredTask; applied: string[]; commit?: string; already: boolean }> {
   const task = await store.get(id);
   if (task.status === "accepted") return { task, applied: [], already: true };
-  if (task.status !== "passed") {
+  if (!canTransition(task.status, "accepted")) {
     throw new UserError(
       `task ${id} is ${task.status}; only a passed task can be accepted — review_task it, then re-dispatch or discard_task.`,
       "task_id",
@@ -118,7 +119,7 @@ export async function acceptTask(
       )
     : { applied: [] as string[] };
   const updated = await store.update(id, (t) => {
-    t.status = "accepted";
+    t.status = transition(t.status, "accepted", t.id);
     return t;
   });
   await removeWorktree(repo, id);
@@ -145,7 +146,7 @@ export async function discardTask(
   // Never dispatched: nothing in git to remove (and the workspace need not be a git repository).
   if (latestRun(task)) await removeWorktree(await gitRoot(ws.root), id);
   const updated = await store.update(id, (t) => {
-    t.status = "discarded";
+    t.status = transition(t.status, "discarded", t.id);
     return t;
   });
   return { task: updated, already: false };

@@ -12,6 +12,7 @@ import type { Estimate, LintIssue, MiniTaskSpec, StoredTask } from "../core/mini
 import { slugify } from "../core/mini-task.js";
 import { costOf } from "../core/pricing.js";
 import { countLines, renderMiniTask } from "../core/render.js";
+import { INITIAL_STATUS } from "../core/status.js";
 import { countTokens } from "../core/token-count.js";
 import { protectedReason, safePath } from "./safe-path.js";
 import type { TaskStore } from "./tasks.js";
@@ -163,7 +164,7 @@ export async function createMiniTask(
     id,
     number,
     slug,
-    status: "ready",
+    status: INITIAL_STATUS,
     estimate,
     lint,
     attempts: [],

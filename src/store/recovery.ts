@@ -11,6 +11,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { messageOf } from "../core/errors.js";
 import { parseTaskId } from "../core/mini-task.js";
+import { transition } from "../core/status.js";
 import { log } from "../log.js";
 import { writeFileAtomic } from "./atomic.js";
 import type { TaskStore } from "./tasks.js";
@@ -117,7 +118,7 @@ export async function recoverInterruptedTasks(store: TaskStore, now = new Date()
           if (a.status !== "running") continue;
           Object.assign(a, { status: "error", error: why, finished_at: now.toISOString() });
         }
-        t.status = "error";
+        t.status = transition(t.status, "error", t.id);
         changed = true;
         return t;
       },
