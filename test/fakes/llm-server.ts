@@ -200,6 +200,8 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
     }
     const request = describeRequest(requests.length, wire, path, req.headers, body, rawBody);
     requests.push(request);
+    // As the real API does; Claude Code records it as each transcript line's requestId.
+    res.setHeader("request-id", `req_fake_${request.index}`);
 
     if (opts.latencyMs) await sleep(opts.latencyMs);
     if (opts.requireApiKey !== undefined && request.apiKey !== opts.requireApiKey) {
