@@ -5,9 +5,11 @@
  */
 import { createInterface } from "node:readline";
 import { execa } from "execa";
-import { killGroup, trackGroup, untrackGroup } from "../validation/process-group.js";
+import { groupAlive, killGroup, trackGroup, untrackGroup } from "../validation/process-group.js";
 
 const KILL_GRACE_MS = 2000;
+/** After SIGKILL the kernel still has to tear the group down; the run is over only when it has. */
+const GONE_WAIT_MS = 5000;
 const STDERR_KEPT = 4000;
 
 export type CliStop = { why: "cancelled" | "timeout" | "stopped"; reason: string };
@@ -103,6 +105,8 @@ export function startCli(opts: CliProcessOptions): CliProcess {
       opts.signal?.removeEventListener("abort", onAbort);
       if (pgid !== undefined) {
         await killGroup(pgid, KILL_GRACE_MS);
+        for (const end = Date.now() + GONE_WAIT_MS; groupAlive(pgid) && Date.now() < end; )
+          await new Promise((r) => setTimeout(r, 20));
         untrackGroup(pgid);
       }
       lines.close();

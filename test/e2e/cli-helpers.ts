@@ -1,5 +1,5 @@
 /** Running the real Claude Code / Codex CLIs (pinned devDependencies) against the fake LLM. */
-import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { FakeAnswer, FakeLlm, FakeReply, FakeRequest } from "../fakes/llm-server.js";
@@ -22,13 +22,12 @@ export function cliServerEnv(extra: Record<string, string> = {}): Record<string,
   };
 }
 
-/** haiku-cli pointed at the fake, its key from FAKE_KEY. */
-export function claudeCliModel(fake: FakeLlm, extra: Record<string, unknown> = {}) {
+/** haiku-cli pointed at the fake, its key from FAKE_KEY; without a fake, the CLI's own login (none here). */
+export function claudeCliModel(fake: FakeLlm | undefined, extra: Record<string, unknown> = {}) {
   return {
     provider: "claude-code",
     model: "claude-haiku-4-5",
-    base_url: fake.anthropicBaseURL,
-    api_key_env: "FAKE_KEY",
+    ...(fake ? { base_url: fake.anthropicBaseURL, api_key_env: "FAKE_KEY" } : {}),
     ...extra,
   };
 }
@@ -60,4 +59,24 @@ export function fakeCli(dir: string, name: string, script: string): string {
   const path = join(dir, name);
   writeFileSync(path, `#!/bin/sh\n${script}\n`, { mode: 0o755 });
   return path;
+}
+
+/** Processes still alive whose environment carries `mark` (the server itself excluded). */
+export function processesMarked(mark: string): string[] {
+  const alive: string[] = [];
+  for (const pid of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, "latin1");
+      if (!environ.includes(mark)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      if (state === "Z" || state === "X") continue;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "latin1").replaceAll("\0", " ");
+      if (cmd.includes(" --root ")) continue;
+      alive.push(`${pid} ${cmd.slice(0, 120)}`);
+    } catch {
+      // exited while we looked, or not ours to read
+    }
+  }
+  return alive;
 }
