@@ -24,6 +24,8 @@ export type CliEvent =
   /** Codex: one turn ended; its usage covers every model call of the turn. */
   | { kind: "turn_completed"; usage: Usage }
   | { kind: "failed"; message: string }
+  /** Codex: a message it may recover from (a reconnect); the last one explains a failure. */
+  | { kind: "notice"; message: string }
   | { kind: "other" };
 
 // biome-ignore lint/suspicious/noExplicitAny: CLI JSON, read defensively
@@ -43,15 +45,16 @@ export function anthropicUsage(u: Json): Usage {
   };
 }
 
-/** Codex usage: input_tokens includes the cached ones, which are split out here. */
+/** Codex usage: input_tokens includes the cached (and cache-written) ones, which are split out here. */
 export function codexUsage(u: Json): Usage {
   const input = count(u?.input_tokens);
   const cached = Math.min(input, count(u?.cached_input_tokens));
+  const written = Math.min(input - cached, count(u?.cache_write_input_tokens));
   return {
-    input_tokens: input - cached,
+    input_tokens: input - cached - written,
     output_tokens: count(u?.output_tokens),
     cache_read_tokens: cached,
-    cache_write_tokens: 0,
+    cache_write_tokens: written,
   };
 }
 
@@ -125,7 +128,7 @@ export function parseCodexLine(line: string): CliEvent | null {
   if (!e || typeof e.type !== "string") return null;
   if (e.type === "turn.completed") return { kind: "turn_completed", usage: codexUsage(e.usage) };
   if (e.type === "turn.failed") return { kind: "failed", message: String(e.error?.message ?? "turn failed") };
-  if (e.type === "error") return { kind: "failed", message: String(e.message ?? "error") };
+  if (e.type === "error") return { kind: "notice", message: String(e.message ?? "error") };
   if (e.type === "item.completed" && e.item && typeof e.item.type === "string") {
     const text =
       typeof e.item.text === "string"

@@ -54,6 +54,11 @@ export function codexArgs(o: {
     "workspace-write",
     "-c",
     "sandbox_workspace_write.network_access=false",
+    // Writable: the worktree only, not /tmp or $TMPDIR as well.
+    "-c",
+    "sandbox_workspace_write.exclude_slash_tmp=true",
+    "-c",
+    "sandbox_workspace_write.exclude_tmpdir_env_var=true",
     "-c",
     'approval_policy="never"',
     "-c",
@@ -142,9 +147,9 @@ export async function runCodex(opts: CliExecutorOptions): Promise<LoopOutcome> {
             return stop(`the attempt's spend passed budget_usd (${opts.budgetUsd}).`, "budget_exceeded");
           return undefined;
         }
-        if (e.kind === "failed") {
-          failure = e.message;
-          if (/\b401\b|unauthorized|invalid api key|not logged in|login/i.test(e.message))
+        if (e.kind === "failed" || e.kind === "notice") {
+          if (e.kind === "failed") failure = e.message;
+          if (/\b401\b|unauthorized|invalid api key|not logged in|please log ?in/i.test(e.message))
             return stop(
               `Codex could not authenticate (${clip(e.message, 120)}); ${CODEX_AUTH_FIX}, or set api_key_env for model ${opts.model.alias} in delegate.config.json.`,
               "error",
@@ -153,17 +158,19 @@ export async function runCodex(opts: CliExecutorOptions): Promise<LoopOutcome> {
         return undefined;
       },
     });
-    // The executor's report is its last message; its first line carries the status.
     const result = await run.done;
     await Promise.all(pending);
-    if (lastMessage && !opts.tools.finished) {
+    // The executor's report is its last message; its first line carries the status.
+    if (lastMessage && !failure) {
       opts.tools.finished = {
         status: /FAILED|❌/.test(lastMessage.split("\n")[0] ?? "") ? "failed" : "complete",
         summary: lastMessage,
       };
     }
-    const server = serverVerdict(result, stopStatus, opts.tools, Number.POSITIVE_INFINITY);
-    if (server && !(server.status !== "cancelled" && failure && !result.stop)) return outcome(server);
+    if (result.stop) {
+      const server = serverVerdict(result, stopStatus, opts.tools, Number.POSITIVE_INFINITY);
+      if (server) return outcome(server);
+    }
     if (result.spawnError)
       return outcome({ status: "error", error: `Codex could not be started (${result.spawnError}).` });
     if (failure) return outcome({ status: "error", error: `Codex ended with an error: ${clip(failure)}` });
@@ -172,6 +179,7 @@ export async function runCodex(opts: CliExecutorOptions): Promise<LoopOutcome> {
         status: "error",
         error: `Codex exited with ${result.exitCode ?? result.exitSignal ?? "no status"}: ${clip(result.stderrTail || "no output")}`,
       });
+    if (opts.tools.finished) return outcome({ status: opts.tools.finished.status });
     return outcome({ status: "failed", error: "the executor ended without a final message." });
   } finally {
     await bridge.close();
