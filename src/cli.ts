@@ -185,6 +185,7 @@ export async function main(argv: string[]): Promise<number> {
       project: { type: "string" },
       json: { type: "boolean" },
       keep: { type: "boolean" },
+      attempt: { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -214,6 +215,13 @@ export async function main(argv: string[]): Promise<number> {
     case "demo": {
       const { runDemo } = await import("./demo/run.js");
       return runDemo({ env: process.env, print: out, keep: values.keep === true });
+    }
+    case "executor-tools": {
+      // Started by an agent CLI (claude -p) for one attempt, never by a person.
+      if (!values.attempt) throw new Error("executor-tools needs --attempt <file>.");
+      const { serveExecutorTools } = await import("./transports/executor-tools.js");
+      await serveExecutorTools(values.attempt);
+      return -1;
     }
     default:
       process.stderr.write(`Unknown command "${command}".\n\n${HELP}`);

@@ -1,6 +1,6 @@
 import { UserError } from "../core/errors.js";
 import type { Price } from "../core/pricing.js";
-import type { ProviderName } from "../core/provider.js";
+import { type CliProviderName, isCliProvider, type ProviderName } from "../core/provider.js";
 import type { Config, ModelConfig } from "./schema.js";
 
 /** A model ready to be called or priced: the alias resolved against config and built-ins. */
@@ -15,6 +15,8 @@ export interface ResolvedModel {
   apiKeyEnv: string;
   /** From the config; when absent the catalog is consulted (see price-catalog.ts). */
   priceOverride?: Price;
+  /** claude-code / codex: the CLI to run, and whether the config names a key for it (else its own login). */
+  cli?: { provider: CliProviderName; command: string; commandConfigured: boolean; apiKeyConfigured: boolean };
 }
 
 export const BUILTIN_MODELS: Record<string, ModelConfig> = {
@@ -24,14 +26,15 @@ export const BUILTIN_MODELS: Record<string, ModelConfig> = {
   "gpt-4o-mini": { provider: "openai", model: "gpt-4o-mini" },
   "gpt-4.1-mini": { provider: "openai", model: "gpt-4.1-mini" },
   "gpt-5-mini": { provider: "openai", model: "gpt-5-mini" },
+  "haiku-cli": { provider: "claude-code", model: "claude-haiku-4-5" },
 };
 
 export const DEFAULT_EXECUTOR = "haiku";
 export const DEFAULT_PLANNER = "sonnet";
 
 function defaultKeyEnv(provider: ProviderName): string {
-  if (provider === "anthropic") return "ANTHROPIC_API_KEY";
-  if (provider === "openai") return "OPENAI_API_KEY";
+  if (provider === "anthropic" || provider === "claude-code") return "ANTHROPIC_API_KEY";
+  if (provider === "openai" || provider === "codex") return "OPENAI_API_KEY";
   // Never OPENAI_API_KEY: that would send the user's OpenAI key to whatever base_url is configured.
   return "OPENAI_COMPATIBLE_API_KEY";
 }
@@ -44,6 +47,16 @@ function fromConfig(alias: string, m: ModelConfig): ResolvedModel {
     ...(m.base_url ? { baseURL: m.base_url } : {}),
     apiKeyEnv: m.api_key_env ?? defaultKeyEnv(m.provider),
     ...(m.price ? { priceOverride: m.price } : {}),
+    ...(isCliProvider(m.provider)
+      ? {
+          cli: {
+            provider: m.provider,
+            command: m.command ?? (m.provider === "claude-code" ? "claude" : "codex"),
+            commandConfigured: m.command !== undefined,
+            apiKeyConfigured: m.api_key_env !== undefined,
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { UserError } from "../core/errors.js";
 import type { Price } from "../core/pricing.js";
+import { apiFamily } from "../core/provider.js";
 import { type ResolvedModel, resolveModel } from "./models.js";
 import type { Config } from "./schema.js";
 
@@ -29,12 +30,13 @@ const catalogPrices = new Map<string, Promise<Price | null>>();
 
 export async function priceOf(model: ResolvedModel): Promise<Price | null> {
   if (model.priceOverride) return model.priceOverride;
-  if (model.provider === "openai-compatible") return null;
+  const family = apiFamily(model.provider);
+  if (family === "openai-compatible") return null;
   // The catalog lookup matches against every model it knows: do it once per model.
-  const key = `${model.provider}\0${model.model}`;
+  const key = `${family}\0${model.model}`;
   let price = catalogPrices.get(key);
   if (!price) {
-    price = catalogPrice(model);
+    price = catalogPrice({ model: model.model, provider: family });
     catalogPrices.set(key, price);
   }
   return price;

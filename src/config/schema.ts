@@ -22,6 +22,11 @@ export const modelConfigSchema = z
     model: z.string().min(1).describe("The provider's model id, e.g. claude-haiku-4-5."),
     base_url: z.string().url().optional().describe("API base URL; always wins over inherited env."),
     api_key_env: z.string().min(1).optional().describe("Env var holding the key."),
+    command: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("claude-code / codex only: the CLI to run (default claude / codex on PATH)."),
     price: priceSchema.optional(),
   })
   .strict();

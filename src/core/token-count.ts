@@ -26,5 +26,5 @@ export async function countTokens(text: string, provider: ProviderName): Promise
   const { countTokens: count } = await load();
   let exact = 0;
   for (const piece of tokenizerPieces(text)) exact += count(piece);
-  return provider === "openai" ? exact : Math.ceil(exact * CLAUDE_TOKEN_FACTOR);
+  return provider === "openai" || provider === "codex" ? exact : Math.ceil(exact * CLAUDE_TOKEN_FACTOR);
 }

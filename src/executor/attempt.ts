@@ -16,6 +16,7 @@ import { costOf, type Price } from "../core/pricing.js";
 import { transition } from "../core/status.js";
 import type { Usage } from "../core/usage.js";
 import { log } from "../log.js";
+import { DEFAULT_TIMEOUT_MS } from "../providers/create.js";
 import type { ChatModel } from "../providers/types.js";
 import type { Ledger } from "../store/ledger.js";
 import { pricedEntry } from "../store/report.js";
@@ -24,9 +25,10 @@ import type { TaskStore } from "../store/tasks.js";
 import { readTemplate } from "../store/templates.js";
 import type { Workspace } from "../store/workspace.js";
 import { validationOptions } from "../validation/options.js";
-import { runValidation, type ValidationRun } from "../validation/runner.js";
+import { DEFAULT_TIMEOUT_CEILING_S, runValidation, type ValidationRun } from "../validation/runner.js";
 import { commitAll, commitAndList, revertPaths } from "./attempt-commit.js";
 import { plannerReport, storedReport, summarizeValidation, type TaskResult } from "./attempt-result.js";
+import { runCliExecutor } from "./cli-executor.js";
 import { DEFAULT_MAX_TURNS, type LoopOutcome, runLoop } from "./loop.js";
 import { ExecutorTools } from "./scope.js";
 import { createWorktree, type WorktreeInfo } from "./worktree.js";
@@ -124,9 +126,18 @@ export async function runAttempt(ctx: AttemptContext, req: AttemptRequest): Prom
           },
         });
       const tools = new ExecutorTools(place.wsInWt, task, ctx.ws.dirRel, validate);
-      const model = await ctx.modelFor(resolved);
+      // A CLI executor (claude-code, codex) has no ChatModel: the user's own CLI makes the calls.
+      const model = resolved.cli ? undefined : await ctx.modelFor(resolved);
       const texts = await readContext(task, place.wsInWt);
-      state.outcome = await runExecutor(ctx, req, task, { model, resolved, price, tools, texts, progress });
+      state.outcome = await runExecutor(ctx, req, task, {
+        model,
+        resolved,
+        price,
+        tools,
+        texts,
+        progress,
+        cwd: place.wsInWt,
+      });
       state.refused = tools.refused;
       await enforceScope(state, place, tools.modify, `delegate: ${id} attempt ${n}`);
       ({ status, error } = await judge(state, state.outcome, tools, validate, opts.signal, progress));
@@ -185,20 +196,21 @@ async function runExecutor(
   req: AttemptRequest,
   task: StoredTask,
   run: {
-    model: ChatModel;
+    model: ChatModel | undefined;
     resolved: ResolvedModel;
     price: Price | null;
     tools: ExecutorTools;
     texts: Map<string, string>;
     progress: (m: string) => void;
+    /** The workspace inside the worktree: where a CLI executor runs. */
+    cwd: string;
   },
 ): Promise<LoopOutcome> {
   const { id, n, opts, escalationOf } = req;
   const packed = packContext(task, run.texts);
   const limits = ctx.config.limits ?? {};
   const budgetUsd = opts.budgetUsd ?? limits.budget_usd;
-  return runLoop({
-    model: run.model,
+  const bounds = {
     price: run.price,
     system: await readTemplate("executor-system.md"),
     user: packed.user,
@@ -206,9 +218,8 @@ async function runExecutor(
     maxTurns: opts.maxTurns ?? limits.max_turns ?? DEFAULT_MAX_TURNS,
     maxFixRounds: opts.maxFixRounds ?? limits.max_fix_rounds ?? 0,
     budgetUsd,
-    maxTokens: limits.max_tokens_per_task,
     signal: opts.signal,
-    onTurn: (turn, max) => {
+    onTurn: (turn: number, max: number) => {
       run.progress(`turn ${turn}/${max} on ${run.resolved.alias}`);
       // Live for get_task (wait:false): the turn count on the running attempt.
       void ctx.store
@@ -219,11 +230,30 @@ async function runExecutor(
         })
         .catch((err) => log.debug(`turn update of ${id} failed: ${messageOf(err)}`));
     },
+  };
+  const escalation = escalationOf ? { escalation: true } : {};
+  if (!run.model) {
+    return runCliExecutor({
+      ...bounds,
+      model: run.resolved,
+      cwd: run.cwd,
+      env: ctx.env,
+      validationCommands: task.validation.map((v) => v.run),
+      requestTimeoutMs: (limits.request_timeout_s ?? DEFAULT_TIMEOUT_MS / 1000) * 1000,
+      // A run_validation call runs every command, each up to the ceiling.
+      toolTimeoutMs:
+        (limits.validation_timeout_ceiling_s ?? DEFAULT_TIMEOUT_CEILING_S) * 1000 * task.validation.length +
+        60_000,
+      onCall: (usage, note) =>
+        recordCall(ctx, task, n, run.resolved, usage, { ...(note ? { note } : {}), ...escalation }),
+    });
+  }
+  return runLoop({
+    ...bounds,
+    model: run.model,
+    maxTokens: limits.max_tokens_per_task,
     onCall: (usage, err) =>
-      recordCall(ctx, task, n, run.resolved, usage, {
-        ...(err ? { error: err } : {}),
-        ...(escalationOf ? { escalation: true } : {}),
-      }),
+      recordCall(ctx, task, n, run.resolved, usage, { ...(err ? { error: err } : {}), ...escalation }),
   });
 }
 
@@ -357,7 +387,7 @@ async function recordCall(
   n: number,
   model: ResolvedModel,
   usage: Usage,
-  extra: { error?: string; escalation?: boolean },
+  extra: { error?: string; escalation?: boolean; note?: string },
 ) {
   try {
     const entry = await pricedEntry({
@@ -368,6 +398,7 @@ async function recordCall(
       model,
       usage,
       source: "measured",
+      origin: model.cli ? model.cli.provider : "executor-api",
       now: ctx.now(),
       ...extra,
     });

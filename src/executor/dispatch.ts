@@ -19,6 +19,7 @@ import type { TaskStore } from "../store/tasks.js";
 import type { Workspace } from "../store/workspace.js";
 import { type AttemptBase, type AttemptContext, type AttemptOptions, runAttempt } from "./attempt.js";
 import type { TaskResult } from "./attempt-result.js";
+import { checkCliModel } from "./cli-check.js";
 import { latestRun } from "./locate.js";
 import { gitRoot, headCommit } from "./repo.js";
 
@@ -150,6 +151,10 @@ export class Dispatcher {
     if (!this.deps.createModel) {
       const models = tasks.map((t) => executorModel(this.deps.config, opts.model ?? t.model));
       for (const m of [...models, ...(escalation ? [escalation] : [])]) {
+        if (m.cli) {
+          await checkCliModel(m, this.deps.env, this.deps.workspaceConfigPath);
+          continue;
+        }
         resolveClientSettings(m, { env: this.deps.env });
         if (this.deps.workspaceConfigPath)
           assertKeyDestination(m, this.deps.env, this.deps.workspaceConfigPath);

@@ -40,6 +40,7 @@ export interface UsageRecord {
   now: Date;
   task?: string;
   attempt?: number;
+  origin?: LedgerEntry["origin"];
   note?: string;
   escalation?: boolean;
   error?: string;
@@ -128,6 +129,7 @@ function entryOf(
     cache_write_tokens: r.usage.cache_write_tokens,
     cost_usd: cost,
     source: r.source,
+    ...(r.origin !== undefined ? { origin: r.origin } : {}),
     ...(r.note !== undefined ? { note: r.note } : {}),
     ...(r.escalation !== undefined ? { escalation: r.escalation } : {}),
     ...(r.error !== undefined ? { error: r.error } : {}),

@@ -5,7 +5,12 @@ const TEMPLATES = new URL("../../templates/", import.meta.url);
 const cache = new Map<string, Promise<string>>();
 
 export function readTemplate(
-  name: "mini-task.md" | "executor-system.md" | "plan-delegation.md" | "verify-delegation.md",
+  name:
+    | "mini-task.md"
+    | "executor-system.md"
+    | "executor-codex.md"
+    | "plan-delegation.md"
+    | "verify-delegation.md",
 ): Promise<string> {
   let text = cache.get(name);
   if (!text) {

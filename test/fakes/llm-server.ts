@@ -15,7 +15,8 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type Wire = "anthropic" | "openai";
+/** "responses": the OpenAI Responses API (what Codex speaks); its code is at the end of this file. */
+export type Wire = "anthropic" | "openai" | "responses";
 
 /** Usage in the normalized sense: input_tokens excludes cached tokens. Mapped onto each wire's fields. */
 export interface FakeUsage {
@@ -186,7 +187,9 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
         ? "anthropic"
         : req.method === "POST" && (path === "/v1/chat/completions" || path === "/chat/completions")
           ? "openai"
-          : null;
+          : req.method === "POST" && (path === "/v1/responses" || path === "/responses")
+            ? "responses"
+            : null;
     if (!wire) {
       sendJson(res, 404, { error: { message: `fake LLM: no route for ${req.method} ${path}` } });
       return;
@@ -198,7 +201,10 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
       sendError(res, wire, { status: 400, message: "fake LLM: the request body is not JSON" });
       return;
     }
-    const request = describeRequest(requests.length, wire, path, req.headers, body, rawBody);
+    const request =
+      wire === "responses"
+        ? describeResponsesRequest(requests.length, path, req.headers, body, rawBody)
+        : describeRequest(requests.length, wire, path, req.headers, body, rawBody);
     requests.push(request);
     // As the real API does; Claude Code records it as each transcript line's requestId.
     res.setHeader("request-id", `req_fake_${request.index}`);
@@ -233,6 +239,11 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
       return;
     }
     const answer = completeAnswer(reply, request);
+    if (wire === "responses") {
+      if (request.stream) sendSse(res, responsesEvents(answer));
+      else sendJson(res, 200, responsesObject(answer));
+      return;
+    }
     if (!request.stream) {
       sendJson(res, 200, wire === "anthropic" ? anthropicMessage(answer) : openaiCompletion(answer));
       return;
@@ -439,7 +450,7 @@ function completeAnswer(reply: FakeAnswer, req: FakeRequest): Answer {
     usage: { cache_read_tokens: 0, cache_write_tokens: 0, ...usage },
     stopReason: reply.stopReason ?? (toolCalls.length > 0 ? "tool_use" : "end_turn"),
     model: reply.model ?? (req.model || "fake-model"),
-    id: `${req.wire === "anthropic" ? "msg" : "chatcmpl"}_fake_${req.index}`,
+    id: `${req.wire === "anthropic" ? "msg" : req.wire === "responses" ? "resp" : "chatcmpl"}_fake_${req.index}`,
   };
 }
 
@@ -698,4 +709,176 @@ function openaiChunks(a: Answer, includeUsage: boolean): [null, unknown][] {
   if (includeUsage) out.push([null, { ...base, choices: [], usage: openaiUsage(a.usage) }]);
   out.push([null, "[DONE]"]);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenAI Responses API (POST /v1/responses), as Codex uses it: `instructions` plus `input` items
+// (messages, function_call, function_call_output), streamed as typed events ending in
+// response.completed, whose usage counts cached tokens inside input_tokens.
+
+function describeResponsesRequest(
+  index: number,
+  path: string,
+  headers: IncomingHttpHeaders,
+  // biome-ignore lint/suspicious/noExplicitAny: untrusted wire JSON, read defensively
+  body: any,
+  rawBody: string,
+): FakeRequest {
+  const bearer = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? "")?.[1] ?? null;
+  const systems: string[] =
+    typeof body.instructions === "string" && body.instructions ? [body.instructions] : [];
+  const messages: FakeMessage[] = [];
+  const items: Record<string, unknown>[] = Array.isArray(body.input)
+    ? body.input
+    : typeof body.input === "string"
+      ? [{ type: "message", role: "user", content: body.input }]
+      : [];
+  const partText = (content: unknown) =>
+    typeof content === "string"
+      ? content
+      : Array.isArray(content)
+        ? content
+            .filter((c: { text?: unknown }) => typeof c?.text === "string")
+            .map((c: { text: string }) => c.text)
+            .join("")
+        : "";
+  for (const item of items) {
+    const type = item.type ?? (item.role ? "message" : undefined);
+    if (type === "message") {
+      if (item.role === "system" || item.role === "developer") {
+        systems.push(partText(item.content));
+        continue;
+      }
+      messages.push({
+        role: item.role === "assistant" ? "assistant" : "user",
+        text: partText(item.content),
+        toolCalls: [],
+        toolResults: [],
+      });
+    } else if (type === "function_call") {
+      const call = {
+        id: String(item.call_id),
+        name: String(item.name),
+        arguments: parseMaybe(item.arguments),
+      };
+      const prev = messages[messages.length - 1];
+      if (prev?.role === "assistant") prev.toolCalls.push(call);
+      else messages.push({ role: "assistant", text: "", toolCalls: [call], toolResults: [] });
+    } else if (type === "function_call_output") {
+      const output = typeof item.output === "string" ? item.output : JSON.stringify(item.output);
+      const result = { toolCallId: String(item.call_id), content: output, isError: false };
+      const prev = messages[messages.length - 1];
+      if (prev?.role === "tool") prev.toolResults.push(result);
+      else messages.push({ role: "tool", text: "", toolCalls: [], toolResults: [result] });
+    }
+  }
+  const toolNames = (Array.isArray(body.tools) ? body.tools : [])
+    .filter((t: { type?: unknown; name?: unknown }) => t?.type === "function" && typeof t.name === "string")
+    .map((t: { name: string }) => t.name);
+  const maxTokens = body.max_output_tokens;
+  return {
+    index,
+    wire: "responses",
+    path,
+    headers,
+    apiKey: bearer,
+    body,
+    rawBody,
+    stream: body.stream === true,
+    model: String(body.model ?? ""),
+    maxTokens: typeof maxTokens === "number" ? maxTokens : null,
+    system: systems.join("\n"),
+    messages,
+    toolNames,
+    receivedAt: Date.now(),
+  };
+}
+
+function responsesUsage(u: Required<FakeUsage>) {
+  const input = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens;
+  return {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: u.cache_read_tokens },
+    output_tokens: u.output_tokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: input + u.output_tokens,
+  };
+}
+
+function responsesOutput(a: Answer) {
+  return [
+    ...(a.text
+      ? [
+          {
+            type: "message",
+            id: `msg_${a.id}`,
+            status: "completed",
+            role: "assistant",
+            content: [{ type: "output_text", text: a.text, annotations: [] }],
+          },
+        ]
+      : []),
+    ...a.toolCalls.map((c, i) => ({
+      type: "function_call",
+      id: `fc_${a.id}_${i}`,
+      call_id: c.id,
+      name: c.name,
+      arguments: c.json,
+      status: "completed",
+    })),
+  ];
+}
+
+function responsesObject(a: Answer, status = "completed") {
+  return {
+    id: a.id,
+    object: "response",
+    created_at: Math.floor(Date.now() / 1000),
+    status,
+    model: a.model,
+    output: status === "completed" ? responsesOutput(a) : [],
+    ...(a.stopReason === "max_tokens" ? { incomplete_details: { reason: "max_output_tokens" } } : {}),
+    usage: status === "completed" ? responsesUsage(a.usage) : null,
+  };
+}
+
+function responsesEvents(a: Answer): [string, unknown][] {
+  const events: [string, unknown][] = [];
+  let seq = 0;
+  const push = (type: string, data: Record<string, unknown>) =>
+    events.push([type, { type, sequence_number: seq++, ...data }]);
+  push("response.created", { response: responsesObject(a, "in_progress") });
+  push("response.in_progress", { response: responsesObject(a, "in_progress") });
+  responsesOutput(a).forEach((item, output_index) => {
+    if (item.type === "message") {
+      const text = a.text;
+      push("response.output_item.added", {
+        output_index,
+        item: { ...item, status: "in_progress", content: [] },
+      });
+      const part = { type: "output_text", text: "", annotations: [] };
+      push("response.content_part.added", { item_id: item.id, output_index, content_index: 0, part });
+      for (const delta of pieces(text, 16))
+        push("response.output_text.delta", { item_id: item.id, output_index, content_index: 0, delta });
+      push("response.output_text.done", { item_id: item.id, output_index, content_index: 0, text });
+      push("response.content_part.done", {
+        item_id: item.id,
+        output_index,
+        content_index: 0,
+        part: { ...part, text },
+      });
+    } else {
+      const args = String((item as { arguments: string }).arguments);
+      push("response.output_item.added", {
+        output_index,
+        item: { ...item, arguments: "", status: "in_progress" },
+      });
+      for (const delta of pieces(args, 10))
+        push("response.function_call_arguments.delta", { item_id: item.id, output_index, delta });
+      push("response.function_call_arguments.done", { item_id: item.id, output_index, arguments: args });
+    }
+    push("response.output_item.done", { output_index, item });
+  });
+  push("response.completed", { response: responsesObject(a) });
+  return events;
 }
