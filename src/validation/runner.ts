@@ -1,16 +1,15 @@
 /**
- * Runs validation commands: each line by bash, in its own process group, with a deadline, a
- * bounded interleaved capture of stdout+stderr, and a scrubbed environment. POSIX only.
+ * Runs validation commands: each line by bash (started with execa), in its own process group, with
+ * a deadline, a bounded interleaved capture of stdout+stderr, and a scrubbed environment. POSIX only.
  *
  * Guarantees: a call returns at most ~1 s after its deadline even when a grandchild holds the
  * output pipe open; no process of the command's group survives the call (processes that start a
  * session of their own, e.g. with `setsid`, are out of reach); stdin is closed and the server's
  * stdout (the MCP channel) is never inherited.
  */
-import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { statSync } from "node:fs";
-import type { Readable } from "node:stream";
-import { UserError } from "../core/errors.js";
+import { execa } from "execa";
+import { messageOf, UserError } from "../core/errors.js";
 import { log } from "../log.js";
 import { scrubEnv } from "./env.js";
 import { type OutputExpectation, parseExpectOutput } from "./expect.js";
@@ -309,26 +308,24 @@ function spawnAndWait(command: PreparedCommand, o: ExecOptions, capture: OutputC
       resolve({ how: "cancelled", exitCode: null, exitSignal: null });
       return;
     }
-    // node:child_process, not execa: execa waits for pipe EOF (a grandchild holding stdout would
-    // hang the call) and its timeout signals only the leader, not the process group.
     // `exec 2>&1` on the same line merges stderr into stdout in bash itself, so the two arrive in
     // the order written, and line numbers in bash's messages stay those of the planner's line.
-    let child: ChildProcessByStdio<null, Readable, Readable>;
-    try {
-      child = spawn("bash", ["-c", `exec 2>&1; ${command.run}`], {
-        cwd: o.cwd,
-        env: o.env,
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-    } catch (err) {
-      // E2BIG and the like are thrown, not emitted: an oversized environment is not a bug here.
-      resolve({ how: "spawn-error", exitCode: null, exitSignal: null, spawnError: (err as Error).message });
-      return;
-    }
-    const pgid = child.pid;
+    const subprocess = execa("bash", ["-c", `exec 2>&1; ${command.run}`], {
+      cwd: o.cwd,
+      env: o.env,
+      // The scrubbed environment is the whole environment: nothing of the server's is merged back.
+      extendEnv: false,
+      detached: true,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      encoding: "buffer",
+      buffer: false,
+      reject: false,
+    });
+    const pgid = subprocess.pid;
     if (pgid !== undefined) trackGroup(pgid);
-    const streams = [child.stdout, child.stderr];
+    const streams = [subprocess.stdout, subprocess.stderr];
 
     let exitCode: number | null = null;
     let exitSignal: NodeJS.Signals | null = null;
@@ -375,14 +372,23 @@ function spawnAndWait(command: PreparedCommand, o: ExecOptions, capture: OutputC
       resolve({ how, exitCode, exitSignal, spawnError });
     };
 
+    // Gaps in execa 9 (test/unit/validation/execa-gaps.test.ts shows both): its promise settles only
+    // once the pipes close, which a grandchild can hold open for ever, so the leader's own `exit`
+    // event ends the wait; and its timeout and cancelSignal signal the leader alone, so the deadline
+    // and cancellation kill the whole process group here (process-group.ts).
     const onAbort = () => void finish("cancelled");
     const deadline = setTimeout(() => void finish("timeout"), command.timeoutMs);
     o.signal?.addEventListener("abort", onAbort, { once: true });
-    child.once("exit", (code, signal) => {
+    subprocess.once("exit", (code, signal) => {
       exitCode = code;
       exitSignal = signal;
       void finish("exit");
     });
-    child.once("error", (err) => void finish("spawn-error", err.message));
+    // A leader that never started (bash missing, spawn refused) has no exit event: execa's result says why.
+    void subprocess.then((result) => {
+      if (result.failed && result.exitCode === undefined && result.signal === undefined) {
+        void finish("spawn-error", messageOf(result.cause ?? result.originalMessage));
+      }
+    });
   });
 }
