@@ -15,6 +15,7 @@ import { registerPrompts } from "./prompts.js";
 import { registerResources } from "./resources.js";
 import type { TaskStore } from "./store/tasks.js";
 import { resolveWorkspace, type Workspace } from "./store/workspace.js";
+import { toolProgress } from "./tool-progress.js";
 import {
   jsonSchemaOf,
   type ModelFactory,
@@ -90,6 +91,26 @@ function toolList(): Promise<ToolList> {
 
 function errorResult(text: string): CallToolResult {
   return { isError: true, content: [{ type: "text", text }] };
+}
+
+/** The call's result, or its error as the caller should read it. */
+async function answerCall(
+  tool: ToolDefinition,
+  handle: () => ReturnType<ToolDefinition["handle"]>,
+): Promise<CallToolResult> {
+  try {
+    const { structured, text } = toolResponse(await handle());
+    return {
+      content: [{ type: "text", text }],
+      structuredContent: tool.output.parse(structured) as Record<string, unknown>,
+    };
+  } catch (err) {
+    if (isUserError(err)) return errorResult(err.message);
+    log.error(`${tool.name} failed`, { error: messageOf(err), stack: (err as Error)?.stack });
+    return errorResult(
+      `${tool.name} failed with an internal error: ${messageOf(err)}. This is a bug in delegate-mcp; please report it.`,
+    );
+  }
 }
 
 function createState(env: NodeJS.ProcessEnv, createModel?: ModelFactory): ServerState & { abortAll(): void } {
@@ -178,7 +199,7 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
 
     let ws: Promise<Workspace> | undefined;
     let loaded: Promise<LoadedConfig> | undefined;
-    const progressToken = extra._meta?.progressToken;
+    const progress = toolProgress(extra);
     const ctx: ToolContext = {
       workspace: () => {
         ws ??= workspace();
@@ -207,35 +228,12 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
         return store;
       },
       signal: extra.signal,
-      progress: async (progress, total, message) => {
-        if (progressToken === undefined) return;
-        await extra
-          .sendNotification({
-            method: "notifications/progress",
-            params: {
-              progressToken,
-              progress,
-              ...(total !== undefined ? { total } : {}),
-              ...(message ? { message } : {}),
-            },
-          })
-          .catch((err) => log.debug(`progress notification failed: ${messageOf(err)}`));
-      },
+      progress: progress.send,
       server: state,
     };
-    try {
-      const { structured, text } = toolResponse(await tool.handle(parsed.data, ctx));
-      return {
-        content: [{ type: "text", text }],
-        structuredContent: tool.output.parse(structured) as Record<string, unknown>,
-      };
-    } catch (err) {
-      if (isUserError(err)) return errorResult(err.message);
-      log.error(`${tool.name} failed`, { error: messageOf(err), stack: (err as Error)?.stack });
-      return errorResult(
-        `${tool.name} failed with an internal error: ${messageOf(err)}. This is a bug in delegate-mcp; please report it.`,
-      );
-    }
+    const answer = await answerCall(tool, () => tool.handle(parsed.data, ctx));
+    await progress.delivered();
+    return answer;
   });
 
   registerResources(server, { workspace, storeFor });
