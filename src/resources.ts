@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { isUserError } from "./core/errors.js";
 import { SLUG_RE } from "./core/ids.js";
 import type { TaskStore } from "./store/tasks.js";
 import { readTemplate } from "./store/templates.js";
-import type { Workspace } from "./store/workspace.js";
+import { storePath, type Workspace } from "./store/workspace.js";
 
 interface ResourceDeps {
   workspace(): Promise<Workspace>;
@@ -64,8 +64,15 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
       if (!SLUG_RE.test(project))
         throw new McpError(ErrorCode.InvalidParams, `project "${project}" is not a project slug.`);
       const ws = await deps.workspace();
+      let path: string;
+      try {
+        path = await storePath(ws, project, "LOG.md");
+      } catch (err) {
+        if (isUserError(err)) throw new McpError(ErrorCode.InvalidParams, err.message);
+        throw err;
+      }
       const text = await readOrExplain(
-        join(ws.dir, project, "LOG.md"),
+        path,
         `${ws.dirRel}/${project}/LOG.md does not exist yet; call savings_report for ${project} first.`,
       );
       return { contents: [{ uri: uri.href, mimeType: "text/markdown", text }] };

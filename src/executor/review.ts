@@ -1,11 +1,11 @@
 import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { UserError } from "../core/errors.js";
 import type { Attempt, StoredTask } from "../core/mini-task.js";
 import { canTransition, transition } from "../core/status.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { TaskStore } from "../store/tasks.js";
-import type { Workspace } from "../store/workspace.js";
+import { storePath, type Workspace } from "../store/workspace.js";
 import { applyToWorkspace } from "./apply.js";
 import { DEFAULT_DIFF_MAX_BYTES, diff } from "./diff.js";
 import { latestRun } from "./locate.js";
@@ -79,7 +79,7 @@ export async function reviewTask(
   };
   if (truncated) {
     const rel = `${ws.dirRel}/${id}.diff`;
-    const abs = join(ws.root, rel);
+    const abs = await storePath(ws, `${id}.diff`);
     await mkdir(dirname(abs), { recursive: true });
     await writeFileAtomic(abs, whole.diff);
     review.diffPath = rel;
