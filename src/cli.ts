@@ -104,14 +104,18 @@ async function serveHttpCommand(opts: {
 }
 
 async function openWorkspace(root: string | undefined) {
-  const [{ resolveWorkspace }, { TaskStore }, { loadConfig }] = await Promise.all([
+  const [{ resolveWorkspace }, { TaskStore }, { loadConfig }, { recoverOnce }] = await Promise.all([
     import("./store/workspace.js"),
     import("./store/tasks.js"),
     import("./config/load.js"),
+    import("./startup-recovery.js"),
   ]);
   const ws = await resolveWorkspace({ flag: root });
   const { config } = await loadConfig(ws.root);
-  return { ws, store: new TaskStore(ws), config };
+  const store = new TaskStore(ws);
+  // The same start-up repair as the server's: a task left running by a dead process reads as interrupted.
+  await recoverOnce(store);
+  return { ws, store, config };
 }
 
 async function reportCommand(

@@ -13,6 +13,7 @@ import { describeIssue } from "./core/zod-errors.js";
 import { log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
 import { registerResources } from "./resources.js";
+import { recoverOnce } from "./startup-recovery.js";
 import type { TaskStore } from "./store/tasks.js";
 import { resolveWorkspace, type Workspace } from "./store/workspace.js";
 import { toolProgress } from "./tool-progress.js";
@@ -47,8 +48,6 @@ export interface DelegateServer {
 // One TaskStore per workspace for the whole process: its per-task write queue must be shared by
 // every session (the HTTP transport runs one server per session).
 const stores = new Map<string, TaskStore>();
-// Start-up repair runs once per workspace per process, on the first tool call that opens its tasks.
-const recovered = new Map<string, Promise<unknown>>();
 
 // Tool modules (zod schemas, handlers) load on the first tools/call: a start only answers
 // initialize and tools/list, and tools/list comes precomputed from the build.
@@ -215,16 +214,7 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
       config: async (): Promise<Config> => (await ctx.configFile()).config,
       tasks: async () => {
         const store = await storeFor(await ctx.workspace());
-        const key = `${store.ws.root}\0${store.ws.dirRel}`;
-        let repair = recovered.get(key);
-        if (!repair) {
-          // Loaded on first use: recovery pulls in the git layer, which a start does not need.
-          repair = Promise.all([import("./store/recovery.js"), import("./executor/worktree-repair.js")]).then(
-            ([{ recoverWorkspace }, { repairWorktrees }]) => recoverWorkspace(store, repairWorktrees),
-          );
-          recovered.set(key, repair);
-        }
-        await repair;
+        await recoverOnce(store);
         return store;
       },
       signal: extra.signal,

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { workedConfig, workedLog } from "../unit/ledger/fixtures/worked-example.js";
@@ -62,6 +62,20 @@ describe("delegate-mcp report and tasks", () => {
     const run = cli(["tasks"], repo);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/todo\/01-move-parser\s+ready/);
+  });
+
+  it("tasks runs the server's start-up repair: a task left running by a dead process reads as interrupted", () => {
+    const path = join(repo, "mini-projects/todo/01-move-parser.json");
+    const before = readFileSync(path, "utf8");
+    try {
+      writeFileSync(path, JSON.stringify({ ...JSON.parse(before), status: "running" }));
+      const run = cli(["tasks"], repo);
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/todo\/01-move-parser\s+error/);
+      expect(JSON.parse(readFileSync(path, "utf8")).status).toBe("error");
+    } finally {
+      writeFileSync(path, before);
+    }
   });
 
   it("report for an unknown project fails and writes nothing", () => {

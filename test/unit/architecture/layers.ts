@@ -89,7 +89,16 @@ export const LAYERS: Layer[] = [
   },
   {
     name: "server",
-    owns: ["server.ts", "tool-progress.ts", "resources.ts", "prompts.ts", "cli.ts", "transports/", "demo/"],
+    owns: [
+      "server.ts",
+      "tool-progress.ts",
+      "startup-recovery.ts",
+      "resources.ts",
+      "prompts.ts",
+      "cli.ts",
+      "transports/",
+      "demo/",
+    ],
     mayImport: ["core", "config", "log", "store", "validation", "providers", "executor", "tools"],
     mayNotUse: [],
   },
