@@ -1,7 +1,7 @@
 import { UserError } from "../core/errors.js";
 import type { Price } from "../core/pricing.js";
 import { apiFamily } from "../core/provider.js";
-import { type ResolvedModel, resolveModel } from "./models.js";
+import { executorModel, plannerModel, type ResolvedModel, resolveModel } from "./models.js";
 import type { Config } from "./schema.js";
 
 /** The catalog package and version the prices come from, shown in reports. */
@@ -114,4 +114,13 @@ export async function catalogVersion(): Promise<string> {
   } catch {
     return CATALOG_NAME;
   }
+}
+
+/** defaults.planner's and defaults.executor's prices, for should_delegate's band; null when either is unknown. */
+export async function delegationPrices(config: Config): Promise<{ planner: Price; executor: Price } | null> {
+  const [planner, executor] = await Promise.all([
+    priceOf(plannerModel(config)),
+    priceOf(executorModel(config)),
+  ]);
+  return planner && executor ? { planner, executor } : null;
 }

@@ -83,3 +83,93 @@ export function selfExecutionTotal(s: SelfExecution): number {
 export function repricedCost(turns: readonly Usage[], price: Price): number {
   return roundUsd(turns.reduce((sum, u) => sum + usd(u, price), 0));
 }
+
+/**
+ * A delegation before it happens, for should_delegate's band and the bench's "when does this save
+ * money?" table. Token figures default to the fixed bench workload's shape (one small edit per task).
+ */
+export interface DelegationScenario {
+  tasks: number;
+  /** One spec expanded over many targets (repetitive edits): one spec turn and one review for all. */
+  templated: boolean;
+  /** The planner's context (input + cache tokens) while it delegates. */
+  plannerContext: number;
+  plannerPrice: Price;
+  executorPrice: Price;
+  /** Executor calls per task. */
+  executorTurns?: number;
+  /** The executor's first input per task: its prompt, the spec and the file excerpts. */
+  taskTokens?: number;
+  /** New tokens per later executor turn (tool results). */
+  turnTokens?: number;
+  outputPerTurn?: number;
+  /** Planner output per spec written. */
+  specOutput?: number;
+  /** Tokens of dispatch result and review the planner reads per task. */
+  resultTokens?: number;
+  /** Planner turns of the session after the work, re-reading what it added. */
+  laterTurns?: number;
+}
+
+export interface ScenarioCost {
+  actual_usd: number;
+  counterfactual_usd: number;
+  savings_pct: number;
+}
+
+export const SCENARIO_DEFAULTS = {
+  executorTurns: 3,
+  taskTokens: 3000,
+  turnTokens: 300,
+  outputPerTurn: 150,
+  specOutput: 700,
+  resultTokens: 400,
+  laterTurns: 10,
+} as const;
+
+/** Savings of delegating `s` against the planner doing it itself, exploration left out (it is in both). */
+export function scenarioCost(s: DelegationScenario): ScenarioCost {
+  const d = { ...SCENARIO_DEFAULTS, ...s };
+  const turns: Usage[] = [];
+  let sent = 0;
+  for (let i = 0; i < d.executorTurns; i++) {
+    sent += i === 0 ? d.taskTokens : d.turnTokens + d.outputPerTurn;
+    turns.push({
+      input_tokens: sent,
+      output_tokens: d.outputPerTurn,
+      cache_read_tokens: 0,
+      cache_write_tokens: 0,
+    });
+  }
+  const executor = repricedCost(turns, d.executorPrice) * d.tasks;
+  // Planner turns of the delegation: spec writing, one dispatch, reviews; each re-reads the context.
+  const specTurns = d.templated ? 1 : d.tasks;
+  const reviewTurns = d.templated ? Math.ceil(d.tasks / 10) : d.tasks;
+  const plannerTurns = specTurns + 1 + reviewTurns;
+  const added = specTurns * d.specOutput + d.tasks * d.resultTokens;
+  const overhead =
+    usd({ cache_read_tokens: plannerTurns * d.plannerContext }, d.plannerPrice) +
+    usd({ output_tokens: specTurns * d.specOutput + (1 + reviewTurns) * 100 }, d.plannerPrice) +
+    usd({ cache_write_tokens: d.tasks * d.resultTokens }, d.plannerPrice) +
+    usd({ cache_read_tokens: added * d.laterTurns }, d.plannerPrice);
+  const self =
+    selfExecutionTotal(selfExecution(turns, d.plannerContext, d.laterTurns, d.plannerPrice)) * d.tasks;
+  const actual = roundUsd(executor + overhead);
+  const counterfactual = roundUsd(self);
+  return {
+    actual_usd: actual,
+    counterfactual_usd: counterfactual,
+    savings_pct: counterfactual > 0 ? ((counterfactual - actual) / counterfactual) * 100 : 0,
+  };
+}
+
+/** Planner contexts the band spans: Claude Code's floor with one MCP server (measured) to a long session. */
+export const BAND_CONTEXTS = [32_000, 120_000] as const;
+
+/** [low, high] savings in whole percent across BAND_CONTEXTS. */
+export function expectedSavingsBand(s: Omit<DelegationScenario, "plannerContext">): [number, number] {
+  const pcts = BAND_CONTEXTS.map((plannerContext) =>
+    Math.round(scenarioCost({ ...s, plannerContext }).savings_pct),
+  );
+  return [Math.min(...pcts), Math.max(...pcts)];
+}

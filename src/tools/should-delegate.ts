@@ -20,12 +20,16 @@ export const shouldDelegateTool = defineTool({
     .object({
       decision: z.enum(["delegate", "big_model", "current_model", "ask_user"]),
       rationale: z.string(),
-      expected_savings_pct: z.array(z.number()).length(2).describe("[low, high]"),
+      expected_savings_pct: z
+        .array(z.number())
+        .length(2)
+        .describe("[low, high] modelled at 32k–120k planner context"),
     })
     .strict(),
   annotations: { readOnlyHint: true, openWorldHint: false },
-  async handle(args) {
-    const structured = shouldDelegate(args);
+  async handle(args, ctx) {
+    const { delegationPrices } = await import("../config/price-catalog.js");
+    const structured = shouldDelegate(args, await delegationPrices(await ctx.config()));
     return { structured, headline: structured.decision };
   },
 });
