@@ -1,18 +1,28 @@
 /**
- * The one way the server runs git. Every call disables what repository or user config could make
- * git execute on its own (hooks, fsmonitor, external diff, textconv, pager, GPG signing, auto gc),
- * drops inherited GIT_* variables (GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, GIT_EXTERNAL_DIFF, …),
- * never prompts, treats pathspecs literally, and never lets the child inherit our stdout (the MCP
+ * The one way the server runs git: through simple-git (design card). Every call disables what
+ * repository or user config could make git execute on its own (hooks, fsmonitor, external diff,
+ * textconv, pager, GPG signing, auto gc), drops inherited GIT_* variables (GIT_DIR, GIT_WORK_TREE,
+ * GIT_INDEX_FILE, GIT_EXTERNAL_DIFF, …) and the editor, pager and askpass variables, never
+ * prompts, treats pathspecs literally, and never lets the child inherit our stdout (the MCP
  * channel).
  *
- * Not simple-git: its 4.x argv guard classifies `-c core.hooksPath=…` and `-c core.fsmonitor=…`
- * themselves as unsafe (only opt-outs of its guard would let us pass them), and it hides the exit
- * code that `diff --quiet`, `apply --check` and `rev-parse --verify` answer with.
+ * simple-git 4.0.2 (the newest published) guards git's argv by category and has no per-key
+ * allowConfig: our own `-c core.hooksPath=/dev/null` and `-c core.fsmonitor=false` need its
+ * hooksPath and fsmonitor categories opened. So every call's own arguments are checked here
+ * first: they must start with a git subcommand (no global option such as `-c`, `--config-env`
+ * or `--exec-path`) other than `config`, so only the fixed hardening prefix can set those keys.
+ * Every other category of simple-git's guard stays on.
+ *
+ * Two jobs simple-git cannot do run on a direct child process with the same flags and
+ * environment (`directGit`): keeping only the first N bytes of a large output (simple-git keeps
+ * all of it in memory; test/unit/executor/git.test.ts shows it), and an empty stdin (simple-git
+ * writes nothing and leaves git's stdin open, so a command reading it would wait forever).
  *
  * Left enabled on purpose: clean/smudge filters and merge drivers the user configured (git-lfs
  * needs them; they only transform content the user asked git to transform).
  */
 import { spawn } from "node:child_process";
+import { simpleGit } from "simple-git";
 import { UserError } from "../core/errors.js";
 
 /** Config that keeps git from running commands the repository or the user's config name. */
@@ -63,6 +73,15 @@ const INHERITED_GIT_VARS = new Set([
   "GIT_COMMITTER_EMAIL",
 ]);
 
+/** The categories of simple-git's guard that HARDENING itself trips (see the header). */
+const HARDENING_OPT_OUTS = { allowUnsafeHooksPath: true, allowUnsafeFsMonitor: true } as const;
+
+/** Variables naming programs git could start (editor, pager, askpass): no call here needs one. */
+const DROPPED_VARS = new Set(["EDITOR", "VISUAL", "PAGER", "SSH_ASKPASS", "PREFIX"]);
+
+/** Inherited config-file locations: simple-git treats them as unsafe unless told otherwise. */
+const CONFIG_PATH_VARS = ["GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM"];
+
 const DEFAULT_TIMEOUT_MS = 120_000;
 const STDERR_KEEP_BYTES = 64 * 1024;
 
@@ -112,6 +131,77 @@ export function git(cwd: string, args: readonly string[], opts: GitRunOptions = 
     if (arg.includes("\0"))
       throw new UserError(`A git argument contains a NUL byte: ${JSON.stringify(arg)}.`);
   }
+  assertSubcommand(args);
+  const emptyInput = opts.input !== undefined && opts.input.length === 0;
+  if (opts.maxStdoutBytes !== undefined || emptyInput) return directGit(cwd, args, opts);
+  return viaSimpleGit(cwd, args, opts);
+}
+
+/** A call's own arguments start with a subcommand: global options (-c, --config-env, --exec-path) are HARDENING's alone. */
+function assertSubcommand(args: readonly string[]): void {
+  const sub = args[0];
+  if (sub === undefined || !/^[a-z][a-z0-9-]*$/.test(sub) || sub === "config") {
+    throw new Error(
+      `git ${args.slice(0, 3).join(" ")}: refused, a call must start with a git subcommand other than config.`,
+    );
+  }
+}
+
+async function viaSimpleGit(cwd: string, args: readonly string[], opts: GitRunOptions): Promise<GitOutput> {
+  const env = gitEnv(opts.env);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const okExitCodes = opts.okExitCodes ?? [0];
+  const deadline = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    deadline.abort();
+  }, timeoutMs);
+  let result: { stdOut: Buffer[]; stdErr: Buffer[]; exitCode: number } | undefined;
+  try {
+    const client = simpleGit({
+      baseDir: cwd,
+      abort: deadline.signal,
+      unsafe: {
+        ...HARDENING_OPT_OUTS,
+        ...(CONFIG_PATH_VARS.some((name) => env[name] !== undefined) ? { allowUnsafeConfigPaths: true } : {}),
+      },
+      allowEnvironment: Object.keys(env).filter((name) => name.toUpperCase().startsWith("GIT_")),
+      ...(opts.input !== undefined ? { input: () => opts.input } : {}),
+      // Every outcome is kept and judged below by exit code: several commands answer with one.
+      errors: (_error, outcome) => {
+        result = outcome;
+        return undefined;
+      },
+    }).env(env);
+    await client.raw([...HARDENING, ...args]);
+  } catch (err) {
+    if (result === undefined) {
+      throw new GitError(args, null, "", `could not run git in ${cwd}: ${(err as Error)?.message ?? err}`);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  const stderr = keepHead(Buffer.concat(result?.stdErr ?? []), STDERR_KEEP_BYTES).toString("utf8");
+  const code = result?.exitCode ?? null;
+  if (timedOut) throw new GitError(args, code, stderr, `timed out after ${timeoutMs} ms`);
+  // A child that could not be started: simple-git reports it as a negative exit code.
+  if (code !== null && code < 0) {
+    if (/ENOENT/.test(stderr))
+      throw new UserError("git is not installed or not on PATH; install git to dispatch tasks.");
+    throw new GitError(args, null, stderr);
+  }
+  if (code === null || !okExitCodes.includes(code)) throw new GitError(args, code, stderr);
+  const raw = Buffer.concat(result!.stdOut);
+  return { stdout: raw.toString("utf8"), raw, stderr, exitCode: code, stdoutBytes: raw.length };
+}
+
+function keepHead(bytes: Buffer, max: number): Buffer {
+  return bytes.length > max ? bytes.subarray(0, max) : bytes;
+}
+
+/** `git` on a child process of our own, for the jobs simple-git cannot do (see the header). */
+function directGit(cwd: string, args: readonly string[], opts: GitRunOptions): Promise<GitOutput> {
   const okExitCodes = opts.okExitCodes ?? [0];
   const maxStdout = opts.maxStdoutBytes ?? Number.POSITIVE_INFINITY;
   return new Promise((resolve, reject) => {
@@ -180,6 +270,7 @@ function gitEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (name.toUpperCase().startsWith("GIT_") && !INHERITED_GIT_VARS.has(name)) continue;
+    if (DROPPED_VARS.has(name.toUpperCase())) continue;
     env[name] = value;
   }
   env.GIT_TERMINAL_PROMPT = "0";
