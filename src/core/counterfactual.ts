@@ -1,5 +1,5 @@
 import { costOf, type Price, roundUsd } from "./pricing.js";
-import type { Usage } from "./usage.js";
+import { type Usage, zeroUsage } from "./usage.js";
 
 /**
  * "The planner does it itself" (DESIGN "Tokens and money"): what a delegated task would have
@@ -34,12 +34,7 @@ export function newTokensPerTurn(turns: readonly Usage[]): number[] {
 }
 
 function usd(usage: Partial<Usage>, price: Price): number {
-  return (
-    costOf(
-      { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, ...usage },
-      price,
-    ) ?? 0
-  );
+  return costOf({ ...zeroUsage(), ...usage }, price) ?? 0;
 }
 
 /**

@@ -4,7 +4,6 @@
  * dependencies, each starting from HEAD or its dependency's branch) and escalate a failed attempt
  * to a stronger model when asked. One attempt itself is ./attempt.ts.
  */
-import { join } from "node:path";
 import { executorModel, type ResolvedModel } from "../config/models.js";
 import type { Config } from "../config/schema.js";
 import { messageOf, UserError } from "../core/errors.js";
@@ -13,7 +12,7 @@ import { canTransition, transition } from "../core/status.js";
 import { log } from "../log.js";
 import { assertKeyDestination, createChatModel, resolveClientSettings } from "../providers/create.js";
 import type { ChatModel } from "../providers/types.js";
-import { LEDGER_FILE, Ledger } from "../store/ledger.js";
+import { type Ledger, ledgerAt } from "../store/ledger.js";
 import { claimRun, releaseRun } from "../store/recovery.js";
 import type { TaskStore } from "../store/tasks.js";
 import type { Workspace } from "../store/workspace.js";
@@ -109,7 +108,7 @@ export class Dispatcher {
   private head: string | undefined;
 
   constructor(private readonly deps: DispatchDeps) {
-    this.ledger = new Ledger(join(deps.ws.dir, LEDGER_FILE));
+    this.ledger = ledgerAt(deps.ws.dir);
     this.now = deps.now ?? (() => new Date());
   }
 

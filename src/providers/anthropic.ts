@@ -9,7 +9,7 @@ import Anthropic, {
   APIError,
   APIUserAbortError,
 } from "@anthropic-ai/sdk";
-import type { Usage } from "../core/usage.js";
+import { type Usage, zeroUsage } from "../core/usage.js";
 import { log } from "../log.js";
 import {
   abortFailure,
@@ -253,7 +253,7 @@ function toUsage(u: Partial<Anthropic.Usage> | undefined | null, ctx: CallContex
 
 function missingUsage(ctx: CallContext): Usage {
   log.warn(`${ctx.provider} reported no usage for ${ctx.model}; counting 0 tokens for this call`);
-  return { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0 };
+  return zeroUsage();
 }
 
 function toStopReason(reason: string | null | undefined, hasToolCalls: boolean): Completion["stopReason"] {

@@ -10,7 +10,7 @@ import OpenAI, {
   APIUserAbortError,
   OpenAIError,
 } from "openai";
-import type { Usage } from "../core/usage.js";
+import { type Usage, zeroUsage } from "../core/usage.js";
 import { log } from "../log.js";
 import {
   abortFailure,
@@ -226,7 +226,7 @@ function toUsage(u: OpenAI.CompletionUsage | undefined | null, ctx: CallContext)
 
 function missingUsage(ctx: CallContext): Usage {
   log.warn(`${ctx.provider} reported no usage for ${ctx.model}; counting 0 tokens for this call`);
-  return { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0 };
+  return zeroUsage();
 }
 
 /** Some compatible servers say "stop" even when they called tools. */

@@ -1,6 +1,6 @@
 import { constants, createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open } from "node:fs/promises";
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { setTimeout as delay } from "node:timers/promises";
 import { type LedgerEntry, ledgerEntryReadSchema, ledgerEntrySchema } from "../core/ledger-entry.js";
@@ -184,4 +184,9 @@ async function takeBack(fh: FileHandle, partial: Buffer): Promise<void> {
   const tail = Buffer.alloc(partial.length);
   const { bytesRead } = await fh.read(tail, 0, partial.length, size - partial.length);
   if (bytesRead === partial.length && tail.equals(partial)) await fh.truncate(size - partial.length);
+}
+
+/** The ledger of a delegate dir (mini-projects/ledger.jsonl). */
+export function ledgerAt(dir: string): Ledger {
+  return new Ledger(join(dir, LEDGER_FILE));
 }

@@ -16,7 +16,7 @@ import {
 } from "../core/savings.js";
 import type { Usage } from "../core/usage.js";
 import { writeFileAtomic } from "./atomic.js";
-import { LEDGER_FILE, Ledger } from "./ledger.js";
+import { LEDGER_FILE, Ledger, ledgerAt } from "./ledger.js";
 import { importPlannerUsage, type PlannerImport } from "./planner-usage.js";
 import { safePath } from "./safe-path.js";
 import type { TaskStore } from "./tasks.js";
@@ -134,11 +134,6 @@ function entryOf(
     ...(r.escalation !== undefined ? { escalation: r.escalation } : {}),
     ...(r.error !== undefined ? { error: r.error } : {}),
   };
-}
-
-/** The ledger of a delegate dir (mini-projects/ledger.jsonl). */
-export function ledgerAt(dir: string): Ledger {
-  return new Ledger(join(dir, LEDGER_FILE));
 }
 
 /** "@pydantic/genai-prices 0.1.8; overrides in delegate.config.json for haiku, sonnet". */

@@ -7,6 +7,7 @@ import {
   usageSchema,
   validationSummarySchema,
 } from "../core/mini-task.js";
+import { roundUsd } from "../core/pricing.js";
 import { shorten } from "../core/render.js";
 
 /** Reports kept on the attempt are shortened in results the planner reads. */
@@ -66,7 +67,7 @@ export function attemptsCost(task: StoredTask): number | null {
     if (a.usage.cost_usd === null) return null;
     sum += a.usage.cost_usd;
   }
-  return Math.round(sum * 1e9) / 1e9;
+  return roundUsd(sum);
 }
 
 export function taskSummary(task: StoredTask): z.infer<typeof taskSummarySchema> {

@@ -1,15 +1,14 @@
 /** Running the real Claude Code / Codex CLIs (pinned devDependencies) against the fake LLM. */
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { FakeAnswer, FakeLlm, FakeReply, FakeRequest } from "../fakes/llm-server.js";
-import { PROJECT_ROOT } from "./harness.js";
+import { PROJECT_ROOT, tempDir } from "./harness.js";
 
 export const BIN = join(PROJECT_ROOT, "node_modules", ".bin");
 
 /** A fresh HOME for the CLIs: no login, no settings, nothing of the machine's user. */
 export function tempHome(): string {
-  return realpathSync(mkdtempSync(join(tmpdir(), "delegate-cli-home-")));
+  return tempDir("delegate-cli-home-");
 }
 
 /** The server's env for CLI executors: the pinned CLIs first on PATH, a temp HOME. */

@@ -2,15 +2,23 @@
  * kill -9 of the server: mid-dispatch (the next start repairs the task and the worktrees) and
  * mid-append (the next start reads every complete record; a torn tail never merges with a new one).
  */
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "../fakes/llm-server.js";
 import { byTitle, makeDispatchRepo } from "./dispatch-helpers.js";
 import { alive, ledgerLines, RawServer, taskFile, worktreeLeftovers } from "./faults-helpers.js";
 import { editSubtract, finish, MATH, spec } from "./fixtures.js";
-import { git, makeRepo, type RunningServer, removeDir, startServer, textOf, waitFor } from "./harness.js";
+import {
+  git,
+  makeRepo,
+  type RunningServer,
+  removeDir,
+  startServer,
+  tempDir,
+  textOf,
+  waitFor,
+} from "./harness.js";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -22,7 +30,7 @@ describe("kill -9 mid-dispatch", () => {
     const fake: FakeLlm = await startFakeLlm();
     fake.setHandler(byTitle({ Crashes: [editSubtract, finish] }));
     const repo = makeDispatchRepo(fake, { "src/math.ts": MATH });
-    const scratch = mkdtempSync(join(tmpdir(), "delegate-faults-"));
+    const scratch = tempDir("delegate-faults-");
     let group: number | undefined;
     cleanups.push(
       () => fake.close(),

@@ -8,7 +8,6 @@ import {
   closeSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -17,12 +16,11 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RawServer } from "./faults-helpers.js";
 import { MATH, spec } from "./fixtures.js";
-import { makeRepo, removeDir } from "./harness.js";
+import { makeRepo, removeDir, tempDir } from "./harness.js";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -35,7 +33,7 @@ const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status
 /** Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN, outside a locked-down container). */
 function canMountTmpfs(): boolean {
   if (!isRoot || process.platform !== "linux") return false;
-  const dir = mkdtempSync(join(tmpdir(), "delegate-mount-probe-"));
+  const dir = tempDir("delegate-mount-probe-");
   try {
     if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=4k", "tmpfs", dir]).status !== 0) return false;
     spawnSync("umount", [dir]);

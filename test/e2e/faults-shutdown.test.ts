@@ -3,15 +3,14 @@
  * command runs: the server cancels, kills the command's process group, records the attempt and
  * exits, leaving the ledger, the task file and the worktrees consistent.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "../fakes/llm-server.js";
 import { byTitle, makeDispatchRepo } from "./dispatch-helpers.js";
 import { alive, ledgerLines, RawServer, taskFile, worktreeLeftovers } from "./faults-helpers.js";
 import { editSubtract, finish, MATH, spec } from "./fixtures.js";
-import { git, removeDir, waitFor } from "./harness.js";
+import { git, removeDir, tempDir, waitFor } from "./harness.js";
 
 let fake: FakeLlm;
 let repo: string;
@@ -23,7 +22,7 @@ beforeEach(async () => {
   fake = await startFakeLlm();
   fake.setHandler(byTitle({ "Slow check": [editSubtract, finish] }));
   repo = makeDispatchRepo(fake, { "src/math.ts": MATH });
-  scratch = mkdtempSync(join(tmpdir(), "delegate-faults-"));
+  scratch = tempDir("delegate-faults-");
 });
 
 afterEach(async () => {

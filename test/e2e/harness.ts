@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll } from "vitest";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI = join(PROJECT_ROOT, "dist", "cli.js");
@@ -35,9 +36,27 @@ export function git(cwd: string, ...args: string[]): string {
   });
 }
 
-/** A temp git repository with `files` committed. Returns its real path. */
+/** Temp dirs made by this test file through tempDir(): all removed when the file's tests end. */
+const made = new Set<string>();
+// Registered when vitest loads the file (bench/ imports this module too, outside vitest). afterAll
+// runs whatever happened, so a test that fails or times out leaves nothing behind either.
+if (process.env.VITEST) {
+  afterAll(() => {
+    for (const dir of made) removeDir(dir);
+    made.clear();
+  });
+}
+
+/** A fresh directory under the system temp dir (its real path), removed when this test file ends. */
+export function tempDir(prefix: string): string {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  made.add(dir);
+  return dir;
+}
+
+/** A temp git repository with `files` committed, removed when this test file ends. Returns its real path. */
 export function makeRepo(files: Record<string, string>, opts: { git?: boolean } = {}): string {
-  const root = realpathSync(mkdtempSync(join(tmpdir(), "delegate-e2e-")));
+  const root = tempDir("delegate-e2e-");
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);

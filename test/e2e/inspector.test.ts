@@ -3,8 +3,7 @@
  * Streamable HTTP. It runs on this Node (20): its engines field (>= 22) is only a warning to npm.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -16,6 +15,7 @@ import {
   removeDir,
   startHttp,
   startServer,
+  tempDir,
   textOf,
 } from "./harness.js";
 
@@ -67,7 +67,7 @@ describe("MCP Inspector CLI against the built server", () => {
 
   beforeAll(async () => {
     repo = makeRepo({ "src/a.ts": "export const a = 1;\n" });
-    home = mkdtempSync(join(tmpdir(), "delegate-inspector-home-"));
+    home = tempDir("delegate-inspector-home-");
     // One stored task, so list_tasks answers with data only this server could know.
     const stdio = await startServer({ root: repo });
     try {

@@ -6,22 +6,13 @@
  * discard — must leave no marker. A last check runs plain git to prove the markers do fire.
  */
 import { execFileSync } from "node:child_process";
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toolUse } from "../fakes/llm-server.js";
 import { byTitle, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
 import { MATH } from "./fixtures.js";
-import { cleanEnv, git, type RunningServer, removeDir, startServer, textOf } from "./harness.js";
+import { cleanEnv, git, type RunningServer, removeDir, startServer, tempDir, textOf } from "./harness.js";
 
 const HOOKS = [
   "applypatch-msg",
@@ -92,13 +83,13 @@ async function ok(name: string, args: Record<string, unknown>) {
 }
 
 beforeAll(async () => {
-  markers = realpathSync(mkdtempSync(join(tmpdir(), "delegate-markers-")));
+  markers = tempDir("delegate-markers-");
   env = await startDispatchEnv({ "src/math.ts": MATH, ".gitattributes": "* diff=evil\n" });
   repo = env.repo;
   // The helper's own server started before the traps were set; close it and start a fresh one below.
   await env.server.close();
 
-  bin = realpathSync(mkdtempSync(join(tmpdir(), "delegate-marker-bin-")));
+  bin = tempDir("delegate-marker-bin-");
   const hooksPath = join(bin, "hooks");
   mkdirSync(hooksPath);
   for (const hook of HOOKS) {

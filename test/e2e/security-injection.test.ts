@@ -4,13 +4,12 @@
  * the task message, or a tool result — never the system prompt, never a line of their own. Nothing
  * in the server acts on them: no extra files, and the status is decided by validation alone.
  */
-import { existsSync, mkdtempSync, readdirSync, realpathSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeRequest, toolUse } from "../fakes/llm-server.js";
 import { byTitle, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
-import { git, removeDir, textOf } from "./harness.js";
+import { git, removeDir, tempDir, textOf } from "./harness.js";
 
 /** Where an obeyed injection would leave a file. */
 let trap: string;
@@ -55,7 +54,7 @@ function requestsFor(title: string): FakeRequest[] {
 }
 
 beforeAll(async () => {
-  trap = realpathSync(mkdtempSync(join(tmpdir(), "delegate-trap-")));
+  trap = tempDir("delegate-trap-");
   const math = [
     "export function add(a: number, b: number): number {",
     "  return a + b;",

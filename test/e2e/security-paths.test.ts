@@ -4,23 +4,13 @@
  * Every one is refused with its reason, and the file system shows nothing was created outside
  * the workspace (or, for protected files, inside it).
  */
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeAnswer, type FakeRequest, toolUse } from "../fakes/llm-server.js";
 import { byTitle, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
 import { MATH, spec as mathSpec } from "./fixtures.js";
-import { git, removeDir, textOf } from "./harness.js";
+import { git, removeDir, tempDir, textOf } from "./harness.js";
 
 const SECRET = "TOP-SECRET-OUTSIDE-THE-WORKSPACE";
 const MCP_JSON = '{ "mcpServers": {} }\n';
@@ -120,7 +110,7 @@ function mustNotExist(): string[] {
 }
 
 beforeAll(async () => {
-  outside = realpathSync(mkdtempSync(join(tmpdir(), "delegate-outside-")));
+  outside = tempDir("delegate-outside-");
   writeFileSync(join(outside, "secret.txt"), `${SECRET}\n`);
   env = await startDispatchEnv({
     "src/math.ts": MATH,

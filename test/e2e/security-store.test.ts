@@ -2,12 +2,11 @@
  * A repository can ship mini-projects/ (or a file or directory in it) as a symbolic link to
  * somewhere outside the workspace: the server never writes through it.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { MATH, spec } from "./fixtures.js";
-import { makeRepo, removeDir, startServer, textOf } from "./harness.js";
+import { makeRepo, removeDir, startServer, tempDir, textOf } from "./harness.js";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -18,7 +17,7 @@ const LOG = { project: "calc", phase: "planning", model: "sonnet", input_tokens:
 
 function setup() {
   const repo = makeRepo({ "src/math.ts": MATH });
-  const outside = mkdtempSync(join(tmpdir(), "delegate-outside-"));
+  const outside = tempDir("delegate-outside-");
   cleanups.push(
     () => removeDir(repo),
     () => removeDir(outside),

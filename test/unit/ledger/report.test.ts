@@ -15,14 +15,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resolveModel } from "../../../src/config/models.js";
 import { UserError } from "../../../src/core/errors.js";
 import type { LedgerPhase } from "../../../src/core/ledger-entry.js";
-import { Ledger } from "../../../src/store/ledger.js";
-import {
-  buildSavingsReport,
-  ledgerAt,
-  pricedEntry,
-  priceEntry,
-  pricesLabel,
-} from "../../../src/store/report.js";
+import { Ledger, ledgerAt } from "../../../src/store/ledger.js";
+import { buildSavingsReport, pricedEntry, priceEntry, pricesLabel } from "../../../src/store/report.js";
 import { entry } from "./fixtures/entries.js";
 import { workedConfig, workedLog } from "./fixtures/worked-example.js";
 
