@@ -1,6 +1,7 @@
 /** Every benchmark, in the order `npm run bench` runs them, and the loop that runs them. */
 import { benchDispatch } from "./dispatch.js";
 import { benchLedger } from "./ledger.js";
+import { benchPlannerSavings } from "./planner-savings.js";
 import { benchServer } from "./server.js";
 import type { Bench, BenchOptions, BenchRow } from "./types.js";
 import { benchValidation } from "./validation.js";
@@ -18,6 +19,7 @@ export const SUITE: SuiteEntry[] = [
   { name: "dispatch", bench: benchDispatch, groups: ["dispatch", "cost"] },
   { name: "validation", bench: benchValidation, groups: ["validation"] },
   { name: "ledger", bench: benchLedger, groups: ["ledger"] },
+  { name: "planner-savings", bench: benchPlannerSavings, groups: ["savings model"] },
 ];
 
 export interface SuiteRun {

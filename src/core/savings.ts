@@ -2,6 +2,7 @@ import { z } from "zod";
 import { repricedCost, type SelfExecution, selfExecution, selfExecutionTotal } from "./counterfactual.js";
 import type { LedgerEntry, LedgerPhase } from "./ledger-entry.js";
 import { type Price, roundUsd } from "./pricing.js";
+import { formatUsd } from "./report-render.js";
 import type { Usage } from "./usage.js";
 
 /** Phases spent by the executor; every other actual phase is the planner's. */
@@ -328,7 +329,7 @@ export function computeSavings(input: SavingsInput): SavingsReport {
   }
   for (const [phase, t] of setAside) {
     warnings.push(
-      `${plural(t.records, "reported record")} of ${phase} ($${t.costUsd() ?? "unpriced"}) set aside: the Claude Code transcript measured that phase.`,
+      `${plural(t.records, "reported record")} of ${phase} (${formatUsd(t.costUsd())}) set aside: the Claude Code transcript measured that phase.`,
     );
   }
 
@@ -529,11 +530,11 @@ export function computeSavings(input: SavingsInput): SavingsReport {
   let verdict: string;
   if (savings === null) verdict = "Savings unknown: a price is missing (see warnings).";
   else if (savings >= 0) {
-    verdict = `Delegation saved $${savings} (${savingsPct === null ? "n/a" : `${savingsPct.toFixed(1)} %`}) against ${basisLabel}.`;
+    verdict = `Delegation saved ${formatUsd(savings)} (${savingsPct === null ? "n/a" : `${savingsPct.toFixed(1)} %`}) against ${basisLabel}.`;
   } else {
     const largest = [...actualTerms].sort((a, b) => (b.usd ?? 0) - (a.usd ?? 0))[0];
-    verdict = `Delegation cost more here: $${roundUsd(-savings)} more than ${basisLabel}${
-      largest ? `; the largest term is ${largest.detail ?? largest.term} ($${largest.usd})` : ""
+    verdict = `Delegation cost more here: ${formatUsd(-savings)} more than ${basisLabel}${
+      largest ? `; the largest term is ${largest.detail ?? largest.term} (${formatUsd(largest.usd)})` : ""
     }.`;
   }
 

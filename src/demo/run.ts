@@ -206,17 +206,23 @@ export async function runDemo(opts: {
   try {
     say(`throw-away repository: ${repo}`);
     say("1. plan — the planner decides and writes two mini-task specs");
-    const decision = await call<{ decision: string; expected_savings_pct: number[] }>("should_delegate", {
-      well_defined: true,
-      repetitive_edit_count: 0,
-      needs_exploration: false,
-      multi_file: true,
-      atomic_task_count: 5,
-      needs_user_input: false,
-    });
-    say(
-      `   should_delegate → ${decision.decision} (expected savings ${decision.expected_savings_pct.join("–")} %)`,
+    // The question as it stands for the two tasks this demo creates: each a small single-file change.
+    const decision = await call<{ decision: string; rationale: string; expected_savings_pct: number[] }>(
+      "should_delegate",
+      {
+        well_defined: true,
+        repetitive_edit_count: 0,
+        needs_exploration: false,
+        multi_file: false,
+        atomic_task_count: SPECS.length,
+        needs_user_input: false,
+      },
     );
+    say(
+      `   should_delegate (${SPECS.length} small single-file tasks) → ${decision.decision}, modelled savings ${decision.expected_savings_pct.join("–")} %`,
+    );
+    if (decision.decision !== "delegate")
+      say("   the demo delegates anyway, to show the whole flow; the report below says what it really cost");
     const ids: string[] = [];
     for (const spec of SPECS) {
       const created = await call<{
@@ -274,27 +280,42 @@ export async function runDemo(opts: {
       `   run_validation in the workspace: ${check.passed ? "passed" : "FAILED"} (${check.results.length} commands)`,
     );
 
-    say("4. report — the planner logs its own tokens, then asks for the savings");
-    // The planner's side, counted from what this demo's planner read and wrote (o200k, Claude-scaled).
+    say("4. report — the planner's tokens, then the savings");
+    // No planner model ran here, so nothing could be measured: these figures are illustrative. They
+    // are what a Claude Code planner would send for this work: every turn re-reads its context
+    // (32k, Claude Code's own floor with one MCP server) from the cache, plus the file, specs and
+    // diffs counted from this run. Logged as `reported`, and labelled illustrative wherever shown.
+    const FLOOR = 32_000;
     const read = await countTokens(TEXT_JS, "anthropic");
     const specs = await countTokens(JSON.stringify(SPECS), "anthropic");
     const diffs = await countTokens(diffText, "anthropic");
     const phases = [
-      { phase: "exploration", input_tokens: 2000 + read, output_tokens: 150 },
-      { phase: "planning", input_tokens: 2000 + read + 300, output_tokens: specs },
-      { phase: "verification", input_tokens: 2000 + specs + diffs, output_tokens: 200 },
+      { phase: "exploration", turns: 2, input_tokens: read, output_tokens: 150 },
+      { phase: "delegation", turns: SPECS.length + 1, input_tokens: 600, output_tokens: specs + 100 },
+      { phase: "verification", turns: 2 * SPECS.length + 1, input_tokens: diffs + 400, output_tokens: 250 },
     ];
-    for (const p of phases) {
+    for (const { turns, ...p } of phases) {
+      const cache_read_tokens = turns * (FLOOR + read);
       await call("log_tokens", {
         project: "demo",
         model: "sonnet",
-        note: "counted by the demo from its own specs and diffs",
+        cache_read_tokens,
+        note: "illustrative: no planner ran in the demo",
         ...p,
       });
-      say(`   log_tokens ${p.phase}: ${p.input_tokens} in / ${p.output_tokens} out on sonnet`);
+      say(
+        `   log_tokens ${p.phase} (illustrative, ${turns} turns at ~${Math.round((FLOOR + read) / 1000)}k context): ${p.input_tokens} in + ${cache_read_tokens} cache read / ${p.output_tokens} out on sonnet`,
+      );
     }
     const report = await call<SavingsReport & { log_path: string }>("savings_report", { project: "demo" });
-    say(renderReportTable(report));
+    // Every line of it shows or depends on the planner figures above.
+    say(
+      renderReportTable(report)
+        .trimEnd()
+        .split("\n")
+        .map((l) => (l ? `(illustrative planner figures) ${l}` : l))
+        .join("\n"),
+    );
     say(
       `written to ${report.log_path} in the throw-away repository${opts.keep ? ` (kept: ${repo})` : "; rerun with --keep to look at it"}`,
     );

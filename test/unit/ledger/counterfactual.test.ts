@@ -204,7 +204,7 @@ describe("computeSavings with the planner measured from its transcript", () => {
     ]);
     expect(r.actual_cost_usd).toBeCloseTo(base.actual_cost_usd! + 0.5, 9);
     expect(r.warnings).toContain(
-      "1 reported record of planning ($0.5) set aside: the Claude Code transcript measured that phase.",
+      "1 reported record of planning ($0.50) set aside: the Claude Code transcript measured that phase.",
     );
     expect(r.planner_source).toBe(`measured from the Claude Code transcript, session ${SESSION}`);
   });
