@@ -260,7 +260,7 @@ export async function createMiniTasks(
   store: TaskStore,
   config: Config,
   specs: MiniTaskSpec[],
-  opts: { now?: Date; fieldPrefix?: (index: number) => string } = {},
+  opts: { now?: Date; fieldPrefix?: (index: number) => string; dryRun?: boolean } = {},
 ): Promise<BatchResult> {
   const now = opts.now ?? new Date();
   const prefix = opts.fieldPrefix ?? (() => "");
@@ -302,7 +302,7 @@ export async function createMiniTasks(
   const lint = specs.flatMap((_, i) => lintOf(i).map((l) => ({ ...l, field: `${prefix(i)}${l.field}` })));
   const blocked = expanded.some((e) => e.errors.length) || hasBlocking(lint);
   const estimateOf = (i: number) => sumEstimates(prepared[i]!.map((t) => t.estimate));
-  if (blocked) {
+  if (blocked || opts.dryRun) {
     return {
       results: specs.map((_, i) => ({ tasks: [], estimate: estimateOf(i), lint: lintOf(i) })),
       lint,
