@@ -18,11 +18,37 @@ export interface LintFacts {
   promptTokens: number;
   /** Ids of tasks that exist, for depends_on. */
   knownTaskIds: Set<string>;
+  /**
+   * Open tasks of the same project that modify one of this spec's files: the only ones a small
+   * task could be merged with (the sweet-spot "below" advice is shown only when there is one).
+   */
+  mergeCandidates?: string[];
+  /** Snippet tokens and the executor's estimated output tokens, for "the snippet is the change". */
+  snippetTokens?: number;
+  outputTokens?: number;
+  /**
+   * Executor output price over the planner's (e.g. Haiku 4.5 / Sonnet 4.5 = 5/15). Snippets the
+   * planner writes cost it its own output rate; see SNIPPET_CHANGE_SHARE.
+   */
+  outputPriceRatio?: number | null;
 }
 
 export const CONTEXT_MAX_WORDS = 100;
 export const SWEET_SPOT = { min: 2000, max: 5000 } as const;
 export const WHOLE_FILE_MAX_LINES = 300;
+
+/**
+ * Snippets are "the change" when they make up at least this share of the executor's estimated
+ * output: 1 − (executor output price / planner output price). Measured from the price catalog:
+ * the planner pays its own output rate for every snippet token, the executor pays its rate for
+ * every token it writes (snippets copied included), so above this share delegating cannot save
+ * on output at all, before any turn overhead. Haiku 4.5 under Sonnet 4.5: 1 − 5/15 ≈ 0.67; under
+ * Opus 4.5: 1 − 5/25 = 0.8. Without prices the Sonnet/Haiku figure is used.
+ */
+export function snippetChangeShare(outputPriceRatio: number | null | undefined): number {
+  const ratio = outputPriceRatio ?? 5 / 15;
+  return Math.min(1, Math.max(0, 1 - ratio));
+}
 
 const VAGUE = [
   "appropriately",
@@ -130,9 +156,10 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
           `${field}.lines ${shown(f.lines, 30)} is beyond the end of ${shown(f.path)} (${fact.lineCount} lines); use a range within 1-${fact.lineCount}.`,
         );
     } else if (fact.lineCount !== undefined && fact.lineCount > WHOLE_FILE_MAX_LINES) {
-      warn(
+      // Sent whole, a long file is paid for on every executor turn (5,000 lines ≈ 50k tokens a turn).
+      error(
         `${field}.lines`,
-        `${shown(f.path)} has ${fact.lineCount} lines and no range; give lines START-END to keep context small.`,
+        `${field} reads all ${fact.lineCount} lines of ${shown(f.path)}; give lines START-END (files over ${WHOLE_FILE_MAX_LINES} lines are never sent whole).`,
       );
     }
   }
@@ -179,16 +206,27 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
       );
   });
 
-  if (facts.promptTokens < SWEET_SPOT.min || facts.promptTokens > SWEET_SPOT.max) {
-    const side = facts.promptTokens < SWEET_SPOT.min ? "below" : "above";
+  const merge = facts.mergeCandidates ?? [];
+  if (facts.promptTokens < SWEET_SPOT.min && merge.length > 0) {
     warn(
       "estimate",
-      `the executor prompt is ~${facts.promptTokens} tokens per turn (estimate.input_tokens counts every turn), ${side} the 2,000–5,000 sweet spot; ${
-        side === "below"
-          ? "consider merging with a neighbouring task"
-          : "split the task or narrow the line ranges"
-      }.`,
+      `the executor prompt is ~${facts.promptTokens} tokens per turn, below the 2,000–5,000 sweet spot, and ${merge.slice(0, 3).join(", ")} modifies the same file(s); consider merging them into one task.`,
     );
+  } else if (facts.promptTokens > SWEET_SPOT.max) {
+    warn(
+      "estimate",
+      `the executor prompt is ~${facts.promptTokens} tokens per turn (estimate.input_tokens counts every turn), above the 2,000–5,000 sweet spot; split the task or narrow the line ranges.`,
+    );
+  }
+
+  if (facts.snippetTokens && facts.outputTokens) {
+    const share = facts.snippetTokens / facts.outputTokens;
+    const limit = snippetChangeShare(facts.outputPriceRatio);
+    if (share >= limit)
+      warn(
+        "snippets",
+        `the snippet is the change: snippets are ~${Math.round(share * 100)}% of what the executor will write (≥ ${Math.round(limit * 100)}%), so the planner paid for it already; give the pattern and let the executor write the rest, or make the edit yourself.`,
+      );
   }
 
   const prose: [string, string][] = [

@@ -1,8 +1,8 @@
 import { z } from "zod";
 
-import { LINES_RE, SLUG_RE, TASK_ID_RE } from "./ids.js";
+import { LINES_RE, SLUG_RE, TASK_ID_RE, TEMPLATE_ID_RE } from "./ids.js";
 
-export { LINES_RE, SLUG_RE, TASK_ID_RE };
+export { LINES_RE, SLUG_RE, TASK_ID_RE, TEMPLATE_ID_RE };
 
 export const TASK_STATUSES = [
   "ready",
@@ -82,6 +82,15 @@ export const taskIdField = z
   .string()
   .refine((id) => TASK_ID_RE.test(id), "must be a task id like my-project/01-add-parser");
 
+/** One target of a template: `{{name}}` placeholders in the spec take these values. */
+export const targetSchema = z
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,39}$/, "must be a variable name like file or fn_name"),
+    z.union([z.string().max(500), z.number()]).transform(String),
+  )
+  .refine((t) => Object.keys(t).length > 0 && Object.keys(t).length <= 20, "must give 1 to 20 variables");
+export type Target = Record<string, string>;
+
 /** The caller's spec: what `create_mini_task` takes. */
 export const miniTaskSpecShape = {
   project: z.string().regex(SLUG_RE, "must be a lowercase slug like split-todoist"),
@@ -100,6 +109,12 @@ export const miniTaskSpecShape = {
     .max(20)
     .default([]),
   next: z.string().max(1000).optional(),
+  targets: z
+    .array(targetSchema)
+    .min(1)
+    .max(100)
+    .optional()
+    .describe("one task per target; {{var}} in title, paths, steps, snippets, criteria, validation"),
 };
 
 export const miniTaskSpecSchema = z.object(miniTaskSpecShape).strict();
@@ -182,7 +197,11 @@ export type Attempt = z.infer<typeof attemptSchema>;
 
 /** The stored task: the spec plus what the server derives. */
 export const storedTaskSchema = miniTaskSpecSchema
+  .omit({ targets: true })
   .extend({
+    /** The template id (`<project>/t<NN>-<slug>`) a task was expanded from, with its target. */
+    template: z.string().regex(TEMPLATE_ID_RE).optional(),
+    target: z.record(z.string(), z.string()).optional(),
     id: z.string().regex(TASK_ID_RE),
     number: z.number().int().positive(),
     slug: z.string().regex(SLUG_RE),
@@ -205,6 +224,10 @@ export function parseTaskId(id: string): { project: string; number: number; slug
 
 export function formatTaskId(project: string, number: number, slug: string): string {
   return `${project}/${String(number).padStart(2, "0")}-${slug}`;
+}
+
+export function formatTemplateId(project: string, number: number, slug: string): string {
+  return `${project}/t${String(number).padStart(2, "0")}-${slug}`;
 }
 
 /** A slug from a title: "Add the CSV parser!" → "add-the-csv-parser" (at most 40 chars). */

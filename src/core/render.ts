@@ -85,7 +85,7 @@ export function renderTaskForExecutor(spec: MiniTaskSpec): string {
   if (spec.acceptance_criteria.length)
     parts.push(`Acceptance criteria:\n${spec.acceptance_criteria.map((c) => `- ${c}`).join("\n")}`);
   parts.push(
-    `Validation (run_validation runs these):\n${spec.validation.map((v) => `- ${v.run}`).join("\n")}`,
+    `Validation (the server runs these after finish):\n${spec.validation.map((v) => `- ${v.run}`).join("\n")}`,
   );
   return parts.join("\n\n");
 }

@@ -22,6 +22,7 @@ import {
   timeoutFailure,
   untilAborted,
 } from "./failure.js";
+import { mayCache } from "./prompt-cache.js";
 import { type ClientSettings, callContext } from "./settings.js";
 import { objectArguments, parseToolArguments } from "./tool-arguments.js";
 import {
@@ -175,24 +176,43 @@ class AnthropicChatModel implements ChatModel {
   }
 }
 
-/** The stable prefix (tools, then system) ends in cache breakpoints so repeated calls read it from cache. */
+/**
+ * Cache breakpoints only where they can pay (prefixes under the model's minimum are never cached):
+ * on the growing conversation's newest block, so turn n+1 of the executor loop reads turns 1..n
+ * from cache (0.1× input) — and on the tools+system prefix only when it reaches the minimum alone.
+ */
 function toParams(model: string, req: CompletionRequest): Params {
   const last = req.tools.length - 1;
+  const tools = req.tools.map(
+    (tool): Anthropic.Tool => ({
+      name: tool.name,
+      description: tool.description,
+      input_schema: tool.inputSchema as Anthropic.Tool.InputSchema,
+    }),
+  );
+  const system: Anthropic.TextBlockParam[] = req.system ? [{ type: "text", text: req.system }] : [];
+  const messages = toMessages(req.messages);
+  const prefixChars = JSON.stringify(tools).length + req.system.length;
+  if (mayCache(model, prefixChars)) {
+    const stable = system[0] ?? tools[last];
+    if (stable) Object.assign(stable, { cache_control: EPHEMERAL });
+  }
+  const newest = messages.at(-1)?.content;
+  const lastBlock = Array.isArray(newest) ? newest.at(-1) : undefined;
+  if (
+    lastBlock &&
+    lastBlock.type !== "thinking" &&
+    lastBlock.type !== "redacted_thinking" &&
+    mayCache(model, prefixChars + JSON.stringify(messages).length)
+  ) {
+    Object.assign(lastBlock, { cache_control: EPHEMERAL });
+  }
   return {
     model,
     max_tokens: req.maxTokens,
-    ...(req.system ? { system: [{ type: "text", text: req.system, cache_control: EPHEMERAL }] } : {}),
-    messages: toMessages(req.messages),
-    ...(req.tools.length > 0
-      ? {
-          tools: req.tools.map((tool, i) => ({
-            name: tool.name,
-            description: tool.description,
-            input_schema: tool.inputSchema as Anthropic.Tool.InputSchema,
-            ...(i === last ? { cache_control: EPHEMERAL } : {}),
-          })),
-        }
-      : {}),
+    ...(system.length ? { system } : {}),
+    messages,
+    ...(tools.length > 0 ? { tools } : {}),
   };
 }
 
@@ -226,17 +246,6 @@ function toMessages(messages: Message[]): Anthropic.MessageParam[] {
       if (blocks.length === 0) blocks.push({ type: "text", text: "(no output)" });
       push("assistant", blocks);
     }
-  }
-  // A third breakpoint on the newest block: each turn of the executor loop then reads the whole
-  // earlier conversation from cache (0.1× input) instead of paying for it again.
-  const lastBlock = out[out.length - 1]?.content.at(-1);
-  if (
-    out.length > 1 &&
-    lastBlock &&
-    lastBlock.type !== "thinking" &&
-    lastBlock.type !== "redacted_thinking"
-  ) {
-    Object.assign(lastBlock, { cache_control: EPHEMERAL });
   }
   return out;
 }

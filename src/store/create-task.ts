@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import { executorModel } from "../config/models.js";
+import { executorModel, plannerModel } from "../config/models.js";
 import { priceOf } from "../config/price-catalog.js";
 import type { Config } from "../config/schema.js";
 import { packContext } from "../core/context.js";
@@ -8,11 +8,12 @@ import { messageOf } from "../core/errors.js";
 import { estimateInputTokens, estimateOutputTokens } from "../core/estimate.js";
 import { EXECUTOR_TOOLS } from "../core/executor-tools.js";
 import { type FileFact, hasBlocking, lintMiniTask } from "../core/lint.js";
-import type { Estimate, LintIssue, MiniTaskSpec, StoredTask } from "../core/mini-task.js";
+import type { Estimate, LintIssue, MiniTaskSpec, StoredTask, Target } from "../core/mini-task.js";
 import { slugify } from "../core/mini-task.js";
 import { costOf } from "../core/pricing.js";
 import { countLines, renderMiniTask } from "../core/render.js";
 import { INITIAL_STATUS } from "../core/status.js";
+import { expandTemplate } from "../core/template.js";
 import { countTokens } from "../core/token-count.js";
 import { protectedReason, safePath } from "./safe-path.js";
 import type { TaskStore } from "./tasks.js";
@@ -83,17 +84,21 @@ export async function scanFiles(
   return { read, modify };
 }
 
-/** Token count of caller text in bounded pieces: a long run without spaces would take the tokenizer minutes. */
-
 export interface CreateResult {
-  /** Set when the task was stored (no blocking lint). */
+  /** The first task stored (the only one unless the spec is a template); absent when refused. */
   task?: StoredTask;
+  /** Every task stored: one, or one per target of a template. */
+  tasks: StoredTask[];
+  /** The template id (`<project>/t<NN>-<slug>`) when the spec had targets. */
+  template?: string;
+  /** The stored task's JSON, or for a template its project directory. */
   path?: string;
+  /** The task's estimate, or for a template the sum over its tasks. */
   estimate: Estimate;
+  /** Lint of every task; a template's are led by `targets[i].` (identical ones once). */
   lint: LintIssue[];
 }
 
-/** Validate, lint, estimate, number and store a mini-task (the domain behind create_mini_task). */
 /**
  * Paths as the rest of the server compares them: relative to the workspace, "/"-separated, no
  * "./" or "a/../" detours (an absolute path inside the workspace becomes relative). Paths that
@@ -112,21 +117,64 @@ function withWorkspacePaths(ws: Workspace, spec: MiniTaskSpec): MiniTaskSpec {
   };
 }
 
-export async function createMiniTask(
+/** One task ready to store: its spec (targets filled in), estimate and lint. */
+interface Prepared {
+  spec: MiniTaskSpec;
+  target?: Target;
+  estimate: Estimate;
+  lint: LintIssue[];
+}
+
+/** What a batch's specs share: the executor prompt's fixed part and the planner's output price. */
+interface BatchContext {
+  system: string;
+  tools: string;
+  plannerOutputPrice: number | null;
+  /** Open tasks per project with the files they modify, for the merge advice. */
+  openTasks: Map<string, { id: string; files: string[] }[]>;
+}
+
+async function batchContext(store: TaskStore, config: Config, projects: string[]): Promise<BatchContext> {
+  let plannerOutputPrice: number | null = null;
+  try {
+    plannerOutputPrice = (await priceOf(plannerModel(config)))?.output_per_mtok ?? null;
+  } catch {
+    // An unknown defaults.planner only loses the snippet advice's price ratio (the default is used).
+  }
+  const openTasks = new Map<string, { id: string; files: string[] }[]>();
+  for (const project of new Set(projects)) {
+    const { tasks } = await store.list({ project });
+    openTasks.set(
+      project,
+      tasks
+        .filter((t) => !CLOSED.has(t.status))
+        .map((t) => ({ id: t.id, files: t.files_to_modify.map((f) => f.path) })),
+    );
+  }
+  return {
+    system: await readTemplate("executor-system.md"),
+    tools: JSON.stringify(EXECUTOR_TOOLS),
+    plannerOutputPrice,
+    openTasks,
+  };
+}
+
+/** Tasks that can no longer be merged with. */
+const CLOSED = new Set(["accepted", "discarded", "cancelled"]);
+
+async function prepareTask(
   ws: Workspace,
   store: TaskStore,
   config: Config,
   spec: MiniTaskSpec,
-  now: Date = new Date(),
-): Promise<CreateResult> {
-  spec = withWorkspacePaths(ws, spec);
+  batch: BatchContext,
+  mergeCandidates: string[],
+): Promise<Omit<Prepared, "target">> {
   const model = executorModel(config, spec.model);
   const { read, modify } = await scanFiles(ws, spec);
   const texts = new Map([...read.texts, ...modify.texts]);
   const packed = packContext(spec, texts);
-  const system = await readTemplate("executor-system.md");
-  const tools = JSON.stringify(EXECUTOR_TOOLS);
-  const promptTokens = await countTokens(`${system}\n${tools}\n${packed.user}`, model.provider);
+  const promptTokens = await countTokens(`${batch.system}\n${batch.tools}\n${packed.user}`, model.provider);
   const snippetTokens = await countTokens(spec.snippets.map((s) => s.code).join("\n"), model.provider);
   const outputTokens = estimateOutputTokens({
     steps: spec.steps.length,
@@ -147,26 +195,174 @@ export async function createMiniTask(
 
   const knownTaskIds = new Set<string>();
   for (const id of spec.depends_on) if (await store.exists(id)) knownTaskIds.add(id);
-  const lint = lintMiniTask(spec, { read: read.facts, modify: modify.facts, promptTokens, knownTaskIds });
+  const lint = lintMiniTask(spec, {
+    read: read.facts,
+    modify: modify.facts,
+    promptTokens,
+    knownTaskIds,
+    mergeCandidates,
+    snippetTokens,
+    outputTokens,
+    outputPriceRatio:
+      price && batch.plannerOutputPrice ? price.output_per_mtok / batch.plannerOutputPrice : null,
+  });
   if (price === null)
     lint.push({
       level: "warning",
       field: "model",
       message: `no price is known for ${model.model}; add "price" for it in delegate.config.json to see costs.`,
     });
-  if (hasBlocking(lint)) return { estimate, lint };
+  return { spec, estimate, lint };
+}
 
+/** The lint of a template's tasks, each led by its target; an issue every target shares, once. */
+function templateLint(tasks: Prepared[]): LintIssue[] {
+  const out: LintIssue[] = [];
+  const seen = new Set<string>();
+  tasks.forEach((t, i) => {
+    for (const l of t.lint) {
+      const key = `${l.level}|${l.field}|${l.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ ...l, field: `targets[${i}].${l.field}` });
+    }
+  });
+  return out;
+}
+
+function sumEstimates(estimates: Estimate[]): Estimate {
+  const costs = estimates.map((e) => e.cost_usd);
+  return {
+    input_tokens: estimates.reduce((n, e) => n + e.input_tokens, 0),
+    output_tokens: estimates.reduce((n, e) => n + e.output_tokens, 0),
+    cost_usd: costs.some((c) => c === null)
+      ? null
+      : Math.round(costs.reduce<number>((n, c) => n + (c ?? 0), 0) * 1e9) / 1e9,
+    model: estimates[0]?.model ?? "",
+  };
+}
+
+export interface BatchResult {
+  /** One per spec given, in order. Nothing is stored when any spec has blocking lint. */
+  results: CreateResult[];
+  /** Every spec's lint, each field led by `<prefix>` of its spec (e.g. `specs[1].validation`). */
+  lint: LintIssue[];
+  stored: boolean;
+}
+
+/**
+ * Validate, lint, estimate, number and store mini-tasks (the domain behind create_mini_task and
+ * dispatch's inline specs). A spec with `targets` is a template: one task per target, all sharing
+ * a template id. Blocking lint in any spec (or any target) stores nothing at all.
+ */
+export async function createMiniTasks(
+  ws: Workspace,
+  store: TaskStore,
+  config: Config,
+  specs: MiniTaskSpec[],
+  opts: { now?: Date; fieldPrefix?: (index: number) => string; dryRun?: boolean } = {},
+): Promise<BatchResult> {
+  const now = opts.now ?? new Date();
+  const prefix = opts.fieldPrefix ?? (() => "");
+  const expanded = specs.map((raw) => {
+    const expansion = expandTemplate(withWorkspacePaths(ws, raw));
+    return { raw, ...expansion };
+  });
+  const batch = await batchContext(
+    store,
+    config,
+    specs.map((s) => s.project),
+  );
+  const prepared: Prepared[][] = [];
+  for (const [i, e] of expanded.entries()) {
+    const tasks: Prepared[] = [];
+    for (const { spec, target } of e.specs) {
+      const files = new Set(spec.files_to_modify.map((f) => f.path));
+      const touches = (paths: string[]) => paths.some((p) => files.has(p));
+      const mergeCandidates = [
+        ...(batch.openTasks.get(spec.project) ?? []).filter((t) => touches(t.files)).map((t) => t.id),
+        // Other specs of this call (not this template's own targets: those are meant to be separate).
+        ...expanded
+          .flatMap((o, j) => (j === i ? [] : o.specs.map((x) => ({ j, s: x.spec }))))
+          .filter(({ s }) => s.project === spec.project && touches(s.files_to_modify.map((f) => f.path)))
+          .map(({ j, s }) => `${prefix(j) || "the spec "}"${s.title}"`),
+      ];
+      const p = await prepareTask(ws, store, config, spec, batch, mergeCandidates);
+      tasks.push({ ...p, ...(e.raw.targets ? { target } : {}) });
+    }
+    prepared.push(tasks);
+  }
+
+  const lintOf = (i: number): LintIssue[] => {
+    const e = expanded[i]!;
+    if (e.errors.length) return e.errors;
+    const tasks = prepared[i]!;
+    return e.raw.targets ? templateLint(tasks) : (tasks[0]?.lint ?? []);
+  };
+  const lint = specs.flatMap((_, i) => lintOf(i).map((l) => ({ ...l, field: `${prefix(i)}${l.field}` })));
+  const blocked = expanded.some((e) => e.errors.length) || hasBlocking(lint);
+  const estimateOf = (i: number) => sumEstimates(prepared[i]!.map((t) => t.estimate));
+  if (blocked || opts.dryRun) {
+    return {
+      results: specs.map((_, i) => ({ tasks: [], estimate: estimateOf(i), lint: lintOf(i) })),
+      lint,
+      stored: false,
+    };
+  }
+
+  const results: CreateResult[] = [];
+  const stored: StoredTask[] = [];
+  try {
+    for (const [i, e] of expanded.entries()) {
+      const template = e.raw.targets
+        ? await store.allocateTemplate(e.raw.project, slugify(e.raw.title))
+        : undefined;
+      const tasks: StoredTask[] = [];
+      for (const p of prepared[i]!) {
+        const task = await storeTask(store, p, template, now);
+        stored.push(task);
+        tasks.push(task);
+      }
+      const first = tasks[0]!;
+      results.push({
+        task: first,
+        tasks,
+        ...(template ? { template } : {}),
+        path: template
+          ? `${ws.dirRel}/${e.raw.project}/`
+          : `${ws.dirRel}/${first.project}/${first.id.split("/")[1]}.json`,
+        estimate: estimateOf(i),
+        lint: lintOf(i),
+      });
+    }
+  } catch (err) {
+    // All or nothing: a batch that could not be stored whole leaves no task of it behind.
+    await Promise.all(stored.map((t) => store.discardNew(t.id).catch(() => {})));
+    throw err;
+  }
+  return { results, lint, stored: true };
+}
+
+async function storeTask(
+  store: TaskStore,
+  p: Prepared,
+  template: string | undefined,
+  now: Date,
+): Promise<StoredTask> {
+  const { targets: _targets, ...spec } = p.spec;
   const slug = slugify(spec.title);
   const { number, id } = await store.allocate(spec.project, slug);
   const stamp = now.toISOString();
   const task: StoredTask = {
     ...spec,
+    ...(template ? { template } : {}),
+    ...(p.target ? { target: p.target } : {}),
     id,
     number,
     slug,
     status: INITIAL_STATUS,
-    estimate,
-    lint,
+    estimate: p.estimate,
+    lint: p.lint,
     attempts: [],
     created_at: stamp,
     updated_at: stamp,
@@ -178,6 +374,17 @@ export async function createMiniTask(
     await store.discardNew(id).catch(() => {});
     throw err;
   }
-  const path = `${ws.dirRel}/${spec.project}/${id.split("/")[1]}.json`;
-  return { task, path, estimate, lint };
+  return task;
+}
+
+/** One spec (a template included): create_mini_task's domain. */
+export async function createMiniTask(
+  ws: Workspace,
+  store: TaskStore,
+  config: Config,
+  spec: MiniTaskSpec,
+  now: Date = new Date(),
+): Promise<CreateResult> {
+  const { results } = await createMiniTasks(ws, store, config, [spec], { now });
+  return results[0]!;
 }

@@ -3,10 +3,12 @@ import { join, relative } from "node:path";
 import { UserError } from "../core/errors.js";
 import {
   formatTaskId,
+  formatTemplateId,
   parseTaskId,
   type StoredTask,
   storedTaskSchema,
   type TaskStatus,
+  TEMPLATE_ID_RE,
 } from "../core/mini-task.js";
 import { writeFileAtomic } from "./atomic.js";
 import { storePath, type Workspace } from "./workspace.js";
@@ -55,6 +57,29 @@ export class TaskStore {
         const fh = await open(join(seqDir, String(n)), "wx");
         await fh.close();
         return { number: n, id: formatTaskId(project, n, slug) };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw writeFailure(seqDir, err);
+        n++;
+      }
+    }
+  }
+
+  /** Reserve the next template number of a project (`.seq/t<NN>`, O_EXCL like task numbers). */
+  async allocateTemplate(project: string, slug: string): Promise<string> {
+    const seqDir = await storePath(this.ws, project, ".seq");
+    await mkdir(seqDir, { recursive: true }).catch((err) => {
+      throw writeFailure(this.projectDir(project), err);
+    });
+    const taken = (await readdir(seqDir)).flatMap((name) => {
+      const m = /^t(\d+)$/.exec(name);
+      return m ? [Number(m[1])] : [];
+    });
+    let n = taken.length ? Math.max(...taken) + 1 : 1;
+    for (;;) {
+      try {
+        const fh = await open(join(seqDir, `t${n}`), "wx");
+        await fh.close();
+        return formatTemplateId(project, n, slug);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw writeFailure(seqDir, err);
         n++;
@@ -165,11 +190,16 @@ export class TaskStore {
 
   /** Every task, optionally of one project and/or status, in id order. Damaged files are reported, not fatal. */
   async list(
-    filter: { project?: string; status?: TaskStatus } = {},
+    filter: { project?: string; status?: TaskStatus; template?: string } = {},
   ): Promise<{ tasks: StoredTask[]; warnings: string[] }> {
     const warnings: string[] = [];
     const tasks: StoredTask[] = [];
-    const projects = filter.project ? [filter.project] : await this.projects();
+    const fromTemplate = filter.template ? TEMPLATE_ID_RE.exec(filter.template)?.[1] : undefined;
+    const projects = filter.project
+      ? [filter.project]
+      : fromTemplate
+        ? [fromTemplate]
+        : await this.projects();
     for (const project of projects) {
       let names: string[];
       try {
@@ -184,7 +214,11 @@ export class TaskStore {
         const id = formatTaskId(project, Number(m[1]), m[2]!);
         try {
           const task = await this.get(id);
-          if (!filter.status || task.status === filter.status) tasks.push(task);
+          if (
+            (!filter.status || task.status === filter.status) &&
+            (!filter.template || task.template === filter.template)
+          )
+            tasks.push(task);
         } catch (err) {
           warnings.push((err as Error).message);
         }

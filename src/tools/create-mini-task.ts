@@ -25,7 +25,7 @@ function notStored(errors: LintIssue[]): string {
 export const createMiniTaskTool = defineTool({
   name: "create_mini_task",
   description:
-    "Store a mini-task spec for a small model: lints it (blocking errors reject it), estimates tokens and cost, returns its id. Paths are workspace-relative.",
+    "Store a mini-task spec for a small model: lints it (blocking errors reject it), estimates tokens and cost, returns its id. targets makes one task per target (a template). Paths are workspace-relative.",
   input: miniTaskSpecSchema,
   output: z
     .object({
@@ -34,6 +34,7 @@ export const createMiniTaskTool = defineTool({
       path: z.string(),
       estimate: estimateSchema,
       lint: z.array(lintIssueSchema),
+      task_ids: z.array(z.string()).optional().describe("a template's tasks"),
     })
     .strict(),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
@@ -44,14 +45,17 @@ export const createMiniTaskTool = defineTool({
       const errors = result.lint.filter((l) => l.level === "error");
       throw new UserError(notStored(errors), errors[0]?.field);
     }
+    const id = result.template ?? result.task.id;
     const structured = {
-      id: result.task.id,
+      id,
       status: result.task.status,
       path: result.path,
       estimate: result.estimate,
       lint: result.lint,
+      ...(result.template ? { task_ids: result.tasks.map((t) => t.id) } : {}),
     };
     const warnings = result.lint.length ? `, ${result.lint.length} lint warning(s)` : "";
-    return { structured, headline: `${result.task.id} stored (ready${warnings})` };
+    const made = result.template ? `, ${result.tasks.length} tasks` : "";
+    return { structured, headline: `${id} stored (ready${made}${warnings})` };
   },
 });

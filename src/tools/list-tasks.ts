@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { projectField, TASK_STATUSES } from "../core/mini-task.js";
+import { projectField, TASK_STATUSES, TEMPLATE_ID_RE } from "../core/mini-task.js";
 import { defineTool } from "./define.js";
 import { taskSummary, taskSummarySchema } from "./task-views.js";
 
@@ -8,11 +8,15 @@ export const LIST_MAX = 200;
 
 export const listTasksTool = defineTool({
   name: "list_tasks",
-  description: "List mini-tasks with status, attempts and cost; filter by project and/or status.",
+  description: "List mini-tasks with status, attempts and cost; filter by project, status and/or template.",
   input: z
     .object({
       project: projectField.optional(),
       status: z.enum(TASK_STATUSES).optional(),
+      template: z
+        .string()
+        .refine((t) => TEMPLATE_ID_RE.test(t), "must be a template id like my-project/t01-slug")
+        .optional(),
     })
     .strict(),
   output: z

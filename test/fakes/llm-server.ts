@@ -10,8 +10,11 @@
  * Usage when a reply gives none (deterministic, so tests can predict it):
  *   input_tokens  = ceil(bytes of the request body / 4)
  *   output_tokens = max(1, ceil((text length + each tool call's JSON arguments length) / 4))
- *   no cache tokens.
+ *   no cache tokens on OpenAI. On Anthropic, prompt caching as the real API does it (see
+ *   promptCacheUsage below): cache_control breakpoints, the model's minimum cacheable length, a
+ *   lookback of 20 blocks, reads of what an earlier request wrote; input_tokens is the rest.
  */
+import { createHash } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -106,6 +109,8 @@ export interface FakeLlmOptions {
   latencyMs?: number;
   /** When set, a request with another key (or none) gets 401. */
   requireApiKey?: string;
+  /** Simulate Anthropic prompt caching for replies without scripted usage (default true). */
+  promptCache?: boolean;
 }
 
 export interface FakeLlm {
@@ -171,6 +176,7 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
   const requests: FakeRequest[] = [];
   const handlerErrors: Error[] = [];
   const hung = new Set<ServerResponse>();
+  const promptCache: PromptCache | null = opts.promptCache === false ? null : new Set();
 
   const server = createServer((req, res) => {
     serve(req, res).catch((err: unknown) => {
@@ -238,7 +244,7 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
       sendError(res, wire, reply);
       return;
     }
-    const answer = completeAnswer(reply, request);
+    const answer = completeAnswer(reply, request, promptCache);
     if (wire === "responses") {
       if (request.stream) sendSse(res, responsesEvents(answer));
       else sendJson(res, 200, responsesObject(answer));
@@ -293,6 +299,7 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
       requests.length = 0;
       handlerErrors.length = 0;
       handler = initial;
+      promptCache?.clear();
     },
     close() {
       for (const res of hung) res.destroy();
@@ -431,7 +438,7 @@ interface Answer {
   id: string;
 }
 
-function completeAnswer(reply: FakeAnswer, req: FakeRequest): Answer {
+function completeAnswer(reply: FakeAnswer, req: FakeRequest, cache: PromptCache | null): Answer {
   const text = reply.text ?? "";
   const toolCalls = (reply.toolCalls ?? []).map((call, i) => {
     const json = typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments);
@@ -440,8 +447,11 @@ function completeAnswer(reply: FakeAnswer, req: FakeRequest): Answer {
     return { id, name: call.name, json, input: parseMaybe(json) };
   });
   const outputChars = text.length + toolCalls.reduce((n, c) => n + c.json.length, 0);
+  const inputTokens = Math.ceil(Buffer.byteLength(req.rawBody) / 4);
   const usage = reply.usage ?? {
-    input_tokens: Math.ceil(Buffer.byteLength(req.rawBody) / 4),
+    ...(req.wire === "anthropic" && cache
+      ? promptCacheUsage(req, inputTokens, cache)
+      : { input_tokens: inputTokens }),
     output_tokens: Math.max(1, Math.ceil(outputChars / 4)),
   };
   return {
@@ -451,6 +461,82 @@ function completeAnswer(reply: FakeAnswer, req: FakeRequest): Answer {
     stopReason: reply.stopReason ?? (toolCalls.length > 0 ? "tool_use" : "end_turn"),
     model: reply.model ?? (req.model || "fake-model"),
     id: `${req.wire === "anthropic" ? "msg" : req.wire === "responses" ? "resp" : "chatcmpl"}_fake_${req.index}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Anthropic prompt caching, simulated the way the API documents it
+
+/** Hashes of cached prefixes (model + every block up to a breakpoint). */
+type PromptCache = Set<string>;
+
+/** How far back from a breakpoint the API looks for an earlier cache entry. */
+const CACHE_LOOKBACK_BLOCKS = 20;
+
+/** The minimum cacheable prompt length per model, as Anthropic's prompt-caching docs list it. */
+export function fakeMinCacheableTokens(model: string): number {
+  const id = model.toLowerCase();
+  if (/haiku-4|opus-4-[56]/.test(id)) return 4096;
+  if (/haiku|opus-4-7/.test(id)) return 2048;
+  return 1024;
+}
+
+/**
+ * Cache reads and writes for one Messages request. The prompt is the block sequence tools →
+ * system → messages; a prefix's tokens are ceil(bytes of its blocks' JSON / 4) (cache_control
+ * itself excluded). A breakpoint whose prefix reaches the model's minimum writes that prefix; a
+ * request reads the longest earlier-written prefix found at a breakpoint or up to 20 blocks
+ * before it. A top-level cache_control (automatic caching) is a breakpoint on the last block.
+ */
+function promptCacheUsage(
+  req: FakeRequest,
+  totalTokens: number,
+  cache: PromptCache,
+): { input_tokens: number; cache_read_tokens: number; cache_write_tokens: number } {
+  // biome-ignore lint/suspicious/noExplicitAny: untrusted wire JSON, read defensively
+  const blocks: any[] = [];
+  const body = req.body;
+  if (Array.isArray(body.tools)) blocks.push(...body.tools);
+  if (typeof body.system === "string") blocks.push({ type: "text", text: body.system });
+  else if (Array.isArray(body.system)) blocks.push(...body.system);
+  for (const m of Array.isArray(body.messages) ? body.messages : []) {
+    if (typeof m?.content === "string") blocks.push({ type: "text", text: m.content, role: m.role });
+    else if (Array.isArray(m?.content)) for (const b of m.content) blocks.push({ ...b, role: m.role });
+  }
+  const hash = createHash("sha256").update(String(body.model));
+  const keys: string[] = [];
+  const tokens: number[] = [];
+  let bytes = 0;
+  for (const block of blocks) {
+    const { cache_control: _marker, ...content } = block ?? {};
+    const json = JSON.stringify(content);
+    hash.update(json);
+    bytes += Buffer.byteLength(json);
+    keys.push(hash.copy().digest("hex"));
+    tokens.push(Math.min(totalTokens, Math.ceil(bytes / 4)));
+  }
+  const breakpoints = blocks.flatMap((b, i) => (b?.cache_control ? [i] : []));
+  if (body.cache_control && blocks.length > 0) breakpoints.push(blocks.length - 1);
+  const min = fakeMinCacheableTokens(String(body.model));
+  let read = 0;
+  for (const bp of breakpoints) {
+    for (let i = bp; i >= 0 && i > bp - CACHE_LOOKBACK_BLOCKS; i--) {
+      if (cache.has(keys[i]!)) {
+        read = Math.max(read, tokens[i]!);
+        break;
+      }
+    }
+  }
+  let written = read;
+  for (const bp of breakpoints) {
+    if (tokens[bp]! < min) continue;
+    cache.add(keys[bp]!);
+    written = Math.max(written, tokens[bp]!);
+  }
+  return {
+    input_tokens: totalTokens - written,
+    cache_read_tokens: read,
+    cache_write_tokens: written - read,
   };
 }
 

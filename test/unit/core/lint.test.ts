@@ -111,18 +111,57 @@ describe("lintMiniTask", () => {
     ]);
   });
 
-  it("warns about a long file read without a range", () => {
+  it("blocks a whole-file read of a file over 300 lines without a line range", () => {
+    const issues = lint({ files_to_read: [{ path: "big.ts" }] }, { read: [file(5000)] });
+    expect(issues).toEqual([
+      {
+        level: "error",
+        field: "files_to_read[0].lines",
+        message:
+          "files_to_read[0] reads all 5000 lines of big.ts; give lines START-END (files over 300 lines are never sent whole).",
+      },
+    ]);
+    expect(hasBlocking(issues)).toBe(true);
     expect(lint({ files_to_read: [{ path: "big.ts" }] }, { read: [file(301)] })).toEqual([
-      expect.objectContaining({ level: "warning", field: "files_to_read[0].lines" }),
+      expect.objectContaining({ level: "error", field: "files_to_read[0].lines" }),
     ]);
     expect(lint({ files_to_read: [{ path: "big.ts" }] }, { read: [file(300)] })).toEqual([]);
+    expect(lint({ files_to_read: [{ path: "big.ts", lines: "10-40" }] }, { read: [file(5000)] })).toEqual([]);
   });
 
-  it("warns when the prompt is outside the 2,000–5,000 sweet spot, on both sides", () => {
+  it("advises merging a small task only when another task modifies the same files", () => {
+    expect(lint({}, { promptTokens: 1999 })).toEqual([]);
+    const low = lint({}, { promptTokens: 1999, mergeCandidates: ["split-todoist/02-export-it"] });
+    expect(low).toEqual([
+      {
+        level: "warning",
+        field: "estimate",
+        message: expect.stringMatching(
+          /below the 2,000–5,000 sweet spot, and split-todoist\/02-export-it modifies the same file/,
+        ),
+      },
+    ]);
+  });
+
+  it("warns when the snippet is the change, at the share the two models' output prices set", () => {
+    // Sonnet 4.5 plans (output $15/M), Haiku 4.5 executes ($5/M): at 2/3 or more, delegating saves no output.
+    const at = (snippetTokens: number, outputTokens: number, ratio: number | null = 5 / 15) =>
+      lint({}, { snippetTokens, outputTokens, outputPriceRatio: ratio }).map((l) => l.field);
+    expect(at(650, 1000)).toEqual([]);
+    expect(at(670, 1000)).toEqual(["snippets"]);
+    // Under Opus ($25/M) the planner's own output is dearer: the snippet may be a larger share.
+    expect(at(700, 1000, 5 / 25)).toEqual([]);
+    expect(at(800, 1000, 5 / 25)).toEqual(["snippets"]);
+    expect(at(670, 1000, null)).toEqual(["snippets"]);
+    expect(lint({}, { snippetTokens: 900, outputTokens: 1000 })[0]!.message).toMatch(
+      /^the snippet is the change: snippets are ~90% of what the executor will write/,
+    );
+  });
+
+  it("warns when the prompt is above the 2,000–5,000 sweet spot", () => {
     expect(lint({}, { promptTokens: 2000 })).toEqual([]);
     expect(lint({}, { promptTokens: 5000 })).toEqual([]);
-    const low = lint({}, { promptTokens: 1999 });
-    expect(low).toEqual([{ level: "warning", field: "estimate", message: expect.stringContaining("below") }]);
+    const low: LintIssue[] = [];
     const high = lint({}, { promptTokens: 5001 });
     expect(high).toEqual([
       { level: "warning", field: "estimate", message: expect.stringContaining("above") },

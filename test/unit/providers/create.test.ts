@@ -10,7 +10,7 @@ import {
   PLACEHOLDER_API_KEY,
   resolveClientSettings,
 } from "../../../src/providers/create.js";
-import { ProviderError } from "../../../src/providers/types.js";
+import { type Message, ProviderError } from "../../../src/providers/types.js";
 import { type FakeLlm, startFakeLlm } from "../../fakes/llm-server.js";
 import { KEY, modelFor, rejectionOf, request, resolved } from "./helpers.js";
 
@@ -124,22 +124,56 @@ describe("base URL", () => {
 });
 
 describe("Anthropic request", () => {
-  it("marks the stable prefix for caching: the system prompt and the last tool", async () => {
+  it("sends no cache marker where the prompt is under the model's minimum cacheable length", async () => {
     await (await modelFor(llm, "anthropic")).complete(request());
     const { body } = llm.requests[0]!;
-    expect(body.system).toEqual([
-      { type: "text", text: "You are the executor.", cache_control: { type: "ephemeral" } },
-    ]);
-    expect(body.tools.map((t: { cache_control?: unknown }) => t.cache_control)).toEqual([
-      undefined,
-      { type: "ephemeral" },
-    ]);
+    expect(body.system).toEqual([{ type: "text", text: "You are the executor." }]);
     expect(body.tools[0]).toEqual({
       name: "read_file",
       description: "Read a file",
       input_schema: { type: "object", properties: { path: { type: "string" } }, required: ["path"] },
     });
+    expect(llm.requests[0]!.rawBody).not.toContain("cache_control");
     expect(body.max_tokens).toBe(512);
+  });
+
+  it("marks the newest block once the conversation can be cached; turn 2 reads turn 1 from cache", async () => {
+    // Haiku 4.5 caches prefixes of 4,096 tokens or more; the fake counts 4 bytes a token.
+    const excerpt = "const x = 1; // a line of the file being edited\n".repeat(400);
+    const chat = await modelFor(llm, "anthropic");
+    const first: Message[] = [{ role: "user", content: `Do the task.\n${excerpt}` }];
+    const turn1 = await chat.complete(request({ messages: first }));
+    const marked = llm.requests[0]!.body.messages[0].content;
+    expect(marked.at(-1).cache_control).toEqual({ type: "ephemeral" });
+    expect(turn1.usage.cache_read_tokens).toBe(0);
+    expect(turn1.usage.cache_write_tokens).toBeGreaterThan(4096);
+
+    const second: Message[] = [
+      ...first,
+      {
+        role: "assistant",
+        content: "",
+        toolCalls: [{ id: "toolu_1", name: "read_file", arguments: { path: "a" } }],
+      },
+      { role: "tool", results: [{ toolCallId: "toolu_1", content: "text" }] },
+    ];
+    const turn2 = await chat.complete(request({ messages: second }));
+    const body2 = llm.requests[1]!.body;
+    // Only the newest block carries the conversation breakpoint.
+    expect(JSON.stringify(body2.messages.slice(0, 2))).not.toContain("cache_control");
+    expect(body2.messages[2].content.at(-1).cache_control).toEqual({ type: "ephemeral" });
+    expect(turn2.usage.cache_read_tokens).toBe(turn1.usage.cache_write_tokens);
+    expect(turn2.usage.input_tokens).toBeLessThan(100);
+  });
+
+  it("marks the tools+system prefix only when it reaches the minimum alone", async () => {
+    const system = "Follow the rules. ".repeat(200); // ≈ 3,600 chars: enough for Sonnet (1,024), not Haiku 4.5 (4,096)
+    await (await modelFor(llm, "anthropic", {}, { model: "claude-sonnet-4-6" })).complete(
+      request({ system }),
+    );
+    await (await modelFor(llm, "anthropic")).complete(request({ system }));
+    expect(llm.requests[0]!.body.system[0].cache_control).toEqual({ type: "ephemeral" });
+    expect(llm.requests[1]!.rawBody).not.toContain("cache_control");
   });
 
   it("sends neither system nor tools when there are none", async () => {
@@ -171,15 +205,8 @@ describe("Anthropic request", () => {
     ]);
     expect(body.messages[2].content).toEqual([
       { type: "tool_result", tool_use_id: "toolu_1", content: "text" },
-      { type: "text", text: "Two turns left.", cache_control: { type: "ephemeral" } },
+      { type: "text", text: "Two turns left." },
     ]);
-    // Only the newest block carries the conversation breakpoint.
-    expect(JSON.stringify(body.messages.slice(0, 2))).not.toContain("cache_control");
-  });
-
-  it("puts no conversation breakpoint on a first turn (the system and tools breakpoints cover it)", async () => {
-    await (await modelFor(llm, "anthropic")).complete(request());
-    expect(JSON.stringify(llm.requests[0]!.body.messages)).not.toContain("cache_control");
   });
 });
 

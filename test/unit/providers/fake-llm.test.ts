@@ -208,3 +208,52 @@ describe("server", () => {
     await expect(pending).rejects.toThrow();
   });
 });
+
+describe("Anthropic prompt caching, as the API reports it", () => {
+  const marked = (text: string, model = "claude-haiku-4-5") => ({
+    model,
+    max_tokens: 100,
+    messages: [{ role: "user", content: [{ type: "text", text, cache_control: { type: "ephemeral" } }] }],
+  });
+  const usageOf = async (body: unknown) =>
+    ((await (await post("/v1/messages", body)).json()) as { usage: Record<string, number> }).usage;
+
+  it("caches nothing under the model's minimum, and nothing without a breakpoint", async () => {
+    const small = "x".repeat(4 * 3000); // ≈ 3,000 tokens: under Haiku 4.5's 4,096, over Sonnet's 1,024
+    for (let i = 0; i < 2; i++) {
+      const u = await usageOf(marked(small));
+      expect([u.cache_creation_input_tokens, u.cache_read_input_tokens]).toEqual([0, 0]);
+    }
+    const big = "y".repeat(4 * 5000);
+    await usageOf({ ...anthropicBody, messages: [{ role: "user", content: big }] });
+    const unmarked = await usageOf({ ...anthropicBody, messages: [{ role: "user", content: big }] });
+    expect(unmarked.cache_read_input_tokens).toBe(0);
+    expect((await usageOf(marked(small, "claude-sonnet-4-6"))).cache_creation_input_tokens).toBeGreaterThan(
+      3000,
+    );
+  });
+
+  it("writes a prefix at or over the minimum, then reads it from a later request that extends it", async () => {
+    const big = "y".repeat(4 * 5000);
+    const first = await usageOf(marked(big));
+    expect(first.cache_read_input_tokens).toBe(0);
+    expect(first.cache_creation_input_tokens).toBeGreaterThanOrEqual(5000);
+    const next = {
+      model: "claude-haiku-4-5",
+      max_tokens: 100,
+      messages: [
+        { role: "user", content: [{ type: "text", text: big }] },
+        { role: "assistant", content: [{ type: "text", text: "done" }] },
+        { role: "user", content: [{ type: "text", text: "more", cache_control: { type: "ephemeral" } }] },
+      ],
+    };
+    const second = await usageOf(next);
+    expect(second.cache_read_input_tokens).toBe(first.cache_creation_input_tokens);
+    expect(second.cache_creation_input_tokens).toBeGreaterThan(0);
+    expect(second.cache_creation_input_tokens).toBeLessThan(50);
+    // Another model has its own cache.
+    expect(
+      (await usageOf({ ...marked(big), model: "claude-haiku-4-5-20251001" })).cache_read_input_tokens,
+    ).toBe(0);
+  });
+});

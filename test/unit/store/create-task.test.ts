@@ -160,4 +160,104 @@ describe("createMiniTask", () => {
     expect(result.lint).toContainEqual(expect.objectContaining({ level: "warning", field: "model" }));
     expect(result.task).toBeDefined();
   });
+
+  it("advises merging a small task only when another open task modifies the same file", async () => {
+    const first = await createMiniTask(ws, store, {}, spec(), NOW);
+    expect(first.lint.map((l) => l.field)).not.toContain("estimate");
+    const second = await createMiniTask(ws, store, {}, spec({ title: "Export the parser" }), NOW);
+    expect(second.lint).toContainEqual({
+      level: "warning",
+      field: "estimate",
+      message: expect.stringContaining(`${first.task!.id} modifies the same file(s)`),
+    });
+  });
+});
+
+describe("templates (targets)", () => {
+  const template = (over: Record<string, unknown> = {}) =>
+    spec({
+      title: "Document {{name}}",
+      files_to_read: [],
+      files_to_modify: [{ path: "src/{{name}}.ts", action: "edit" }],
+      steps: ["Add a JSDoc line above {{fn}} in src/{{name}}.ts."],
+      snippets: [],
+      acceptance_criteria: ["{{fn}} has a JSDoc line"],
+      validation: [{ run: "grep -q '/\\*\\*' src/{{name}}.ts" }],
+      targets: [
+        { name: "b", fn: "parseB" },
+        { name: "c", fn: "parseC" },
+        { name: "d", fn: "parseD" },
+      ],
+      ...over,
+    });
+
+  beforeEach(async () => {
+    for (const n of ["b", "c", "d"])
+      await writeFile(join(ws.root, "src", `${n}.ts`), `export function parse${n.toUpperCase()}() {}\n`);
+  });
+
+  it("expands to one task per target, each filled in and linted, sharing a template id", async () => {
+    const result = await createMiniTask(ws, store, {}, template(), NOW);
+    expect(result.template).toBe("split-todoist/t01-document-name");
+    expect(result.tasks.map((t) => t.id)).toEqual([
+      "split-todoist/01-document-b",
+      "split-todoist/02-document-c",
+      "split-todoist/03-document-d",
+    ]);
+    const c = result.tasks[1]!;
+    expect(c).toMatchObject({
+      template: "split-todoist/t01-document-name",
+      target: { name: "c", fn: "parseC" },
+      files_to_modify: [{ path: "src/c.ts", action: "edit" }],
+      steps: ["Add a JSDoc line above parseC in src/c.ts."],
+      validation: [{ run: "grep -q '/\\*\\*' src/c.ts" }],
+    });
+    expect(c).not.toHaveProperty("targets");
+    expect(
+      storedTaskSchema.parse(
+        JSON.parse(await readFile(join(ws.dir, "split-todoist", "02-document-c.json"), "utf8")),
+      ),
+    ).toEqual(c);
+    expect(result.estimate.input_tokens).toBe(result.tasks.reduce((n, t) => n + t.estimate.input_tokens, 0));
+    const { tasks } = await store.list({ template: "split-todoist/t01-document-name" });
+    expect(tasks.map((t) => t.id)).toEqual(result.tasks.map((t) => t.id));
+    const again = await createMiniTask(ws, store, {}, template(), NOW);
+    expect(again.template).toBe("split-todoist/t02-document-name");
+    expect((await store.list({ template: "split-todoist/t02-document-name" })).tasks).toHaveLength(3);
+  });
+
+  it("stores nothing when one target fails lint or lacks a variable, naming each target and field", async () => {
+    const bad = await createMiniTask(
+      ws,
+      store,
+      {},
+      template({ targets: [{ name: "b", fn: "parseB" }, { name: "zz", fn: "parseZ" }, { name: "d" }] }),
+      NOW,
+    );
+    expect(bad.tasks).toEqual([]);
+    expect(bad.lint).toEqual([
+      {
+        level: "error",
+        field: "targets[2]",
+        message: "targets[2] has no value for {{fn}} (used in steps[0]); add it.",
+      },
+    ]);
+    const missingFile = await createMiniTask(
+      ws,
+      store,
+      {},
+      template({
+        targets: [
+          { name: "b", fn: "parseB" },
+          { name: "zz", fn: "parseZ" },
+        ],
+      }),
+      NOW,
+    );
+    expect(missingFile.tasks).toEqual([]);
+    expect(missingFile.lint.filter((l) => l.level === "error").map((l) => l.field)).toEqual([
+      "targets[1].files_to_modify[0].path",
+    ]);
+    expect(await readdir(ws.root)).toEqual(["src"]);
+  });
 });
