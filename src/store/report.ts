@@ -256,7 +256,9 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
     sessionTurns,
     ...(imported?.note ? { plannerNote: imported.note } : {}),
     tasks: opts.tasks,
-    warnings: read.warnings,
+    warnings: read.entries.some((e) => e.provider === "scripted")
+      ? [...read.warnings, SCRIPTED_WARNING]
+      : read.warnings,
     catalog: prices,
   });
   const learnings = extractLearnings(previous);
@@ -267,6 +269,10 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
   await writeAtomically(logPath.abs, markdown);
   return { report, markdown, logPath: logPath.abs, ...(imported ? { plannerImport: imported } : {}) };
 }
+
+/** Said in every report a scripted (keyless try-out) attempt is part of. */
+export const SCRIPTED_WARNING =
+  "scripted executor, not a model: its execution tokens are counted locally and cost $0, so these savings are not a model's.";
 
 /** Readers see the old file or the new one, never half of one. */
 async function writeAtomically(path: string, text: string): Promise<void> {
