@@ -136,9 +136,10 @@ async function reportCommand(
   json: boolean,
 ): Promise<number> {
   const { ws, store, config } = await openWorkspace(root);
-  const [{ projectReport }, { renderReportTable }] = await Promise.all([
+  const [{ projectReport }, { renderReportTable }, { renderBars }] = await Promise.all([
     import("./store/report.js"),
     import("./core/report-render.js"),
+    import("./core/report-chart.js"),
   ]);
   const projects = project ? [project] : await store.projects();
   if (projects.length === 0) {
@@ -156,7 +157,10 @@ async function reportCommand(
       return 2;
     }
     reports.push(built.report);
-    if (!json) out(`${renderReportTable(built.report)}\n(written to ${built.logRel})\n`);
+    if (!json)
+      out(
+        `${renderReportTable(built.report)}\n\n${renderBars(built.report)}\n(written to ${built.logRel})\n`,
+      );
   }
   if (json) out(JSON.stringify(project ? reports[0] : reports, null, 2));
   return 0;

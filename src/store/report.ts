@@ -7,6 +7,7 @@ import { UserError } from "../core/errors.js";
 import type { LedgerEntry, LedgerPhase, LedgerSource } from "../core/ledger-entry.js";
 import { SLUG_RE } from "../core/mini-task.js";
 import { costOf, type Price } from "../core/pricing.js";
+import { CHART_FILE, renderSvg, withPicture } from "../core/report-chart.js";
 import { extractLearnings, renderLogMarkdown } from "../core/report-render.js";
 import {
   computeSavings,
@@ -262,10 +263,14 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
     catalog: prices,
   });
   const learnings = extractLearnings(previous);
-  const markdown = renderLogMarkdown(report, {
-    generatedAt: (opts.now ?? new Date()).toISOString(),
-    ...(learnings ? { learnings } : {}),
-  });
+  const markdown = withPicture(
+    renderLogMarkdown(report, {
+      generatedAt: (opts.now ?? new Date()).toISOString(),
+      ...(learnings ? { learnings } : {}),
+    }),
+  );
+  // The picture first: LOG.md never points at a picture that is not there.
+  await writeAtomically(join(dirname(logPath.abs), CHART_FILE), renderSvg(report));
   await writeAtomically(logPath.abs, markdown);
   return { report, markdown, logPath: logPath.abs, ...(imported ? { plannerImport: imported } : {}) };
 }
