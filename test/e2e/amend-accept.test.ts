@@ -8,7 +8,7 @@ import { git, removeDir, textOf } from "./harness.js";
 type Validation = { passed: boolean; ran: number; failed?: unknown[] };
 type Result = { task_id: string; status: string; validation: Validation };
 
-describe("a wrong validation command is put right without paying again", () => {
+describe("a wrong validation command is put right without paying again", { timeout: 120_000 }, () => {
   let env: DispatchEnv;
 
   beforeAll(async () => {
@@ -16,7 +16,7 @@ describe("a wrong validation command is put right without paying again", () => {
     env.fake.setHandler(
       byTitle({ "Wrong check": [editSubtract, finish], "Already there": [editSubtract, finish] }),
     );
-  });
+  }, 120_000);
   afterAll(async () => {
     await env?.close();
     if (env) removeDir(env.repo);

@@ -72,7 +72,7 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-describe("delegate-mcp init", () => {
+describe("delegate-mcp init", { timeout: 120_000 }, () => {
   it("wires a fresh repository: .mcp.json, CLAUDE.md, /delegate, a config for the models it finds", async () => {
     const dir = repo();
     const run = await init(dir, [], { PATH: binWithClaude, DELEGATE_OLLAMA_URL: ollamaUrl });

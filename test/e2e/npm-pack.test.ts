@@ -9,7 +9,7 @@ import { assertBuilt, cleanEnv, makeRepo, PROJECT_ROOT, removeDir } from "./harn
  * dependencies come from this project's node_modules (linked beside the unpacked package) instead
  * of an install, which would need the registry.
  */
-describe("npm pack", () => {
+describe("npm pack", { timeout: 240_000 }, () => {
   let dir: string;
   let pkg: string;
   let tarball: string;
@@ -27,7 +27,7 @@ describe("npm pack", () => {
     execFileSync("tar", ["xzf", tarball, "-C", dir]);
     pkg = join(dir, "package");
     symlinkSync(join(PROJECT_ROOT, "node_modules"), join(pkg, "node_modules"), "dir");
-  });
+  }, 120_000);
   afterAll(() => removeDir(dir));
 
   it("is registry-ready: bin, files, engines, repository, keywords", () => {

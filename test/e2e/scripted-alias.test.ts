@@ -14,7 +14,7 @@ type Result = {
   report: string;
 };
 
-describe('the keyless try-out: model "scripted" through the real MCP flow', () => {
+describe('the keyless try-out: model "scripted" through the real MCP flow', { timeout: 120_000 }, () => {
   let repo: string;
   let server: RunningServer;
 
@@ -22,7 +22,7 @@ describe('the keyless try-out: model "scripted" through the real MCP flow', () =
     repo = makeRepo({ "src/math.ts": MATH, ".gitignore": "mini-projects/\n" });
     // No key of any kind in the server's environment (cleanEnv drops them).
     server = await startServer({ root: repo });
-  });
+  }, 120_000);
   afterAll(async () => {
     await server?.close();
     removeDir(repo);
