@@ -14,7 +14,9 @@ Usage:
   delegate-mcp report [--project P] [--json]   the savings report (all projects by default); writes LOG.md
   delegate-mcp tasks [--project P]             the task table
   delegate-mcp demo [--keep]                   the whole flow on a throw-away repository (offline without API keys)
-  delegate-mcp --help | --version
+  delegate-mcp init [--dry-run]                wire it into this repository for Claude Code: .mcp.json,
+                                               CLAUDE.md, .claude/commands/delegate.md, delegate.config.json
+  delegate-mcp help | --help | --version
 
 Options:
   --root DIR   the workspace (git repository); default: DELEGATE_ROOT, the client's roots, or the cwd
@@ -24,7 +26,17 @@ function out(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 }
 
+/** A mistake on the command line: one line on stderr, exit code 2. */
+class UsageError extends Error {}
+
+const SEE_HELP = "see delegate-mcp --help";
+
 async function serveStdio(root: string | undefined): Promise<void> {
+  if (root !== undefined || process.env.DELEGATE_ROOT) {
+    // A client shows a server that dies at start as "failed" with its stderr: say why there, once.
+    const { resolveWorkspace } = await import("./store/workspace.js");
+    await resolveWorkspace({ flag: root });
+  }
   const [{ StdioServerTransport }, { createServer }, { MAX_MESSAGE_BYTES, StdinLines }] = await Promise.all([
     import("@modelcontextprotocol/sdk/server/stdio.js"),
     import("./server.js"),
@@ -124,9 +136,10 @@ async function reportCommand(
   json: boolean,
 ): Promise<number> {
   const { ws, store, config } = await openWorkspace(root);
-  const [{ projectReport }, { renderReportTable }] = await Promise.all([
+  const [{ projectReport }, { renderReportTable }, { renderBars }] = await Promise.all([
     import("./store/report.js"),
     import("./core/report-render.js"),
+    import("./core/report-chart.js"),
   ]);
   const projects = project ? [project] : await store.projects();
   if (projects.length === 0) {
@@ -144,7 +157,10 @@ async function reportCommand(
       return 2;
     }
     reports.push(built.report);
-    if (!json) out(`${renderReportTable(built.report)}\n(written to ${built.logRel})\n`);
+    if (!json)
+      out(
+        `${renderReportTable(built.report)}\n\n${renderBars(built.report)}\n(written to ${built.logRel})\n`,
+      );
   }
   if (json) out(JSON.stringify(project ? reports[0] : reports, null, 2));
   return 0;
@@ -176,25 +192,35 @@ async function tasksCommand(root: string | undefined, project: string | undefine
   return 0;
 }
 
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const option = /'(-[^']*)'/.exec(messageOf(err))?.[1];
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option)
+      throw new UsageError(`unknown option ${option}; ${SEE_HELP}`);
+    throw new UsageError(`${messageOf(err).split(". ")[0]!.replace(/\.$/, "")}; ${SEE_HELP}`);
+  }
+}
+
+const OPTIONS = {
+  root: { type: "string" },
+  http: { type: "boolean" },
+  port: { type: "string" },
+  host: { type: "string" },
+  project: { type: "string" },
+  json: { type: "boolean" },
+  keep: { type: "boolean" },
+  attempt: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+  "dry-run": { type: "boolean" },
+} as const;
+
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      root: { type: "string" },
-      http: { type: "boolean" },
-      port: { type: "string" },
-      host: { type: "string" },
-      project: { type: "string" },
-      json: { type: "boolean" },
-      keep: { type: "boolean" },
-      attempt: { type: "string" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "v" },
-    },
-  });
-  if (values.help) {
+  const { values, positionals } = parseCommandLine(argv);
+  if (values.help || positionals[0] === "help") {
     out(HELP);
     return 0;
   }
@@ -227,9 +253,12 @@ export async function main(argv: string[]): Promise<number> {
       await serveExecutorTools(values.attempt);
       return -1;
     }
+    case "init": {
+      const { initCommand } = await import("./init/command.js");
+      return initCommand({ root: values.root, dryRun: values["dry-run"] === true, print: out });
+    }
     default:
-      process.stderr.write(`Unknown command "${command}".\n\n${HELP}`);
-      return 2;
+      throw new UsageError(`unknown command "${command}"; ${SEE_HELP}`);
   }
 }
 

@@ -9,7 +9,7 @@ import {
 import type { LoadedConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
 import { isUserError, messageOf, shown } from "./core/errors.js";
-import { describeIssue } from "./core/zod-errors.js";
+import { describeIssues } from "./core/zod-errors.js";
 import { log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
 import { registerResources } from "./resources.js";
@@ -194,7 +194,7 @@ export function createServer(opts: ServerOptions = {}): DelegateServer {
     if (!tool)
       return errorResult(`Unknown tool "${shown(req.params.name, 60)}"; call tools/list for the names.`);
     const parsed = tool.input.safeParse(req.params.arguments ?? {});
-    if (!parsed.success) return errorResult(describeIssue(parsed.error.issues[0]!));
+    if (!parsed.success) return errorResult(describeIssues(parsed.error.issues));
 
     let ws: Promise<Workspace> | undefined;
     let loaded: Promise<LoadedConfig> | undefined;

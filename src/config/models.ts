@@ -19,6 +19,9 @@ export interface ResolvedModel {
   cli?: { provider: CliProviderName; command: string; commandConfigured: boolean; apiKeyConfigured: boolean };
 }
 
+/** The model id of the built-in alias `scripted`: ledger rows and report tables name it for what it is. */
+export const SCRIPTED_MODEL_ID = "scripted executor, not a model";
+
 export const BUILTIN_MODELS: Record<string, ModelConfig> = {
   haiku: { provider: "anthropic", model: "claude-haiku-4-5" },
   sonnet: { provider: "anthropic", model: "claude-sonnet-4-5" },
@@ -27,6 +30,12 @@ export const BUILTIN_MODELS: Record<string, ModelConfig> = {
   "gpt-4.1-mini": { provider: "openai", model: "gpt-4.1-mini" },
   "gpt-5-mini": { provider: "openai", model: "gpt-5-mini" },
   "haiku-cli": { provider: "claude-code", model: "claude-haiku-4-5" },
+  // The keyless try-out: bills nothing, so it is priced at 0 and named for what it is everywhere.
+  scripted: {
+    provider: "scripted",
+    model: SCRIPTED_MODEL_ID,
+    price: { input_per_mtok: 0, output_per_mtok: 0 },
+  },
 };
 
 export const DEFAULT_EXECUTOR = "haiku";

@@ -195,6 +195,18 @@ export const attemptSchema = z
   .strict();
 export type Attempt = z.infer<typeof attemptSchema>;
 
+/** A change of the task's validation after a dispatch (run_validation amend): the model is not paid again. */
+export const amendmentSchema = z
+  .object({
+    at: z.string(),
+    attempt: z.number().int().positive().describe("the attempt whose worktree the new commands ran on"),
+    from: z.array(validationCommandSchema),
+    to: z.array(validationCommandSchema),
+    passed: z.boolean(),
+  })
+  .strict();
+export type Amendment = z.infer<typeof amendmentSchema>;
+
 /** The stored task: the spec plus what the server derives. */
 export const storedTaskSchema = miniTaskSpecSchema
   .omit({ targets: true })
@@ -209,6 +221,7 @@ export const storedTaskSchema = miniTaskSpecSchema
     estimate: estimateSchema,
     lint: z.array(lintIssueSchema),
     attempts: z.array(attemptSchema),
+    amendments: z.array(amendmentSchema).optional(),
     created_at: z.string(),
     updated_at: z.string(),
   })

@@ -28,8 +28,9 @@ const REDISPATCH_OR_DISCARD = ["running", "discarded"] as const;
 export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   ready: REDISPATCH_OR_DISCARD,
   running: ATTEMPT_OUTCOMES,
-  passed: ["running", "accepted", "discarded"],
-  failed: REDISPATCH_OR_DISCARD,
+  // passed ⇄ failed without a model call: run_validation amend re-checks the same attempt with corrected commands.
+  passed: ["running", "accepted", "discarded", "failed"],
+  failed: [...REDISPATCH_OR_DISCARD, "passed"],
   budget_exceeded: REDISPATCH_OR_DISCARD,
   cancelled: REDISPATCH_OR_DISCARD,
   error: REDISPATCH_OR_DISCARD,

@@ -52,7 +52,10 @@ export function describeIssue(issue: z.core.$ZodIssue, prefix = ""): string {
     case "too_big": {
       if (issue.origin === "array")
         return `${at()} must have at most ${issue.maximum} item(s); split the work.`;
-      if (issue.origin === "string") return `${at()} must be at most ${issue.maximum} characters long.`;
+      if (issue.origin === "string") {
+        const command = issue.path[0] === "commands" || issue.path[issue.path.length - 1] === "run";
+        return `${at()} must be at most ${issue.maximum} characters long; shorten it${command ? " (put a long script in a file and run the file)" : ""}.`;
+      }
       return `${at()} must be ${issue.inclusive ? "at most" : "less than"} ${issue.maximum}.`;
     }
     default: {
@@ -60,4 +63,32 @@ export function describeIssue(issue: z.core.$ZodIssue, prefix = ""): string {
       return `${at()} ${/^(must|is|has)\b/.test(msg) ? msg : `is invalid: ${msg}`}.`;
     }
   }
+}
+
+function isMissing(issue: z.core.$ZodIssue): boolean {
+  if (issue.code !== "invalid_type") return false;
+  return "input" in issue ? issue.input === undefined : /received undefined$/.test(issue.message);
+}
+
+/** Sentences in one answer at most: a caller sends few wrong fields at once, and the text stays bounded. */
+const MAX_SENTENCES = 6;
+
+/**
+ * Every issue at once, so the caller fixes them all in one round: the missing required fields in
+ * one sentence ("Missing required fields: project, title; add them."), then one sentence per
+ * other issue, at most MAX_SENTENCES and a count of the rest.
+ */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], prefix = ""): string {
+  const missing = issues.filter(isMissing);
+  const sentences: string[] = [];
+  if (missing.length === 1) sentences.push(describeIssue(missing[0]!, prefix));
+  else if (missing.length > 1) {
+    const names = missing.map((i) => fieldPath([...(prefix ? [prefix] : []), ...i.path]) || "arguments");
+    const more = names.length > 10 ? ` and ${names.length - 10} more` : "";
+    sentences.push(`Missing required fields: ${names.slice(0, 10).join(", ")}${more}; add them.`);
+  }
+  for (const issue of issues) if (!isMissing(issue)) sentences.push(describeIssue(issue, prefix));
+  if (sentences.length <= MAX_SENTENCES) return sentences.join(" ");
+  const rest = sentences.length - MAX_SENTENCES;
+  return `${sentences.slice(0, MAX_SENTENCES).join(" ")} (${rest} more issue(s) after these are fixed.)`;
 }

@@ -8,8 +8,8 @@ import { renderReportTable } from "../core/report-render.js";
 import type { SavingsReport } from "../core/savings.js";
 import { countTokens } from "../core/token-count.js";
 import { git } from "../executor/git.js";
+import { ScriptedModel, type ScriptedTurn } from "../providers/scripted.js";
 import { createServer } from "../server.js";
-import { ScriptedModel, type ScriptedTurn } from "./scripted-model.js";
 
 const TEXT_JS = `// Small string helpers used across the app.
 
@@ -245,13 +245,17 @@ export async function runDemo(opts: {
         files_changed?: { path: string; added: number; removed: number }[];
         validation?: { passed: boolean; ran: number };
         usage?: { input_tokens: number; output_tokens: number; cost_usd: number | null };
+        report?: string;
       }[];
     }>("dispatch_to_small_model", { task_ids: ids });
     for (const r of results) {
       const files = (r.files_changed ?? []).map((f) => `${f.path} +${f.added}/-${f.removed}`).join(", ");
       say(
-        `   ${r.task_id}: ${r.status}; ${files}; validation ${r.validation?.passed ? "passed" : "FAILED"} (${r.validation?.ran ?? 0} run); ${r.usage?.input_tokens} in / ${r.usage?.output_tokens} out, $${r.usage?.cost_usd?.toFixed(4) ?? "?"}`,
+        `   ${r.task_id}: ${r.status}; ${files || "no files changed"}; validation ${r.validation?.passed ? "passed" : "FAILED"} (${r.validation?.ran ?? 0} run); ${r.usage?.input_tokens} in / ${r.usage?.output_tokens} out, $${r.usage?.cost_usd?.toFixed(4) ?? "?"}`,
       );
+      // The reason is what a newcomer needs when a task does not pass (a rejected key, a timeout...).
+      if (r.status !== "passed")
+        say(`     why: ${r.report?.trim() || "no reason was recorded; see get_task"}`);
     }
     if (results.some((r) => r.status !== "passed")) {
       say(`a task did not pass; stopping here. The repository is kept for inspection: ${repo}`);

@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { UserError } from "../core/errors.js";
 import type { Attempt, StoredTask } from "../core/mini-task.js";
+import { shorten } from "../core/render.js";
 import { canTransition, transition } from "../core/status.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { TaskStore } from "../store/tasks.js";
@@ -96,7 +97,7 @@ export async function acceptTask(
   store: TaskStore,
   id: string,
   opts: { commit?: boolean } = {},
-): Promise<{ task: StoredTask; applied: string[]; commit?: string; already: boolean }> {
+): Promise<{ task: StoredTask; applied: string[]; commit?: string; already: boolean; note?: string }> {
   const task = await store.get(id);
   if (task.status === "accepted") return { task, applied: [], already: true };
   if (!canTransition(task.status, "accepted")) {
@@ -123,11 +124,19 @@ export async function acceptTask(
     return t;
   });
   await removeWorktree(repo, id);
+  // An empty `applied` alone reads like a failure: say why nothing changed.
+  const note =
+    result.applied.length > 0
+      ? undefined
+      : attempt.files_changed.length === 0 || !attempt.head_commit
+        ? "the task changed no files; nothing to apply"
+        : `its changes (${attempt.files_changed.map((f) => f.path).join(", ")}) are already in your working tree; nothing to apply`;
   return {
     task: updated,
     applied: result.applied,
     ...(result.commit ? { commit: result.commit } : {}),
     already: false,
+    ...(note ? { note: shorten(note, 300) } : {}),
   };
 }
 

@@ -59,6 +59,10 @@ export function assertKeyDestination(model: ResolvedModel, env: NodeJS.ProcessEn
   );
 }
 
+/** What a user without that key can run instead, in the missing-key answer. */
+const OTHER_WAYS =
+  'or run another way: OPENAI_API_KEY with model gpt-4o-mini, a local Ollama model (provider "openai-compatible", base_url http://127.0.0.1:11434/v1), the claude or codex CLI you are logged in to (providers "claude-code" / "codex", alias haiku-cli), or model "scripted" to try the flow with no model at all (`delegate-mcp init` writes a delegate.config.json for what it finds).';
+
 /**
  * Key and endpoint for `model`, read from `env`. The config's base_url always wins over one
  * inherited from the environment (MCP clients pass their own ANTHROPIC_BASE_URL to servers).
@@ -69,6 +73,15 @@ export function resolveClientSettings(
   opts: CreateChatModelOptions = {},
 ): ClientSettings {
   const env = opts.env ?? process.env;
+  if (model.provider === "scripted")
+    return {
+      model,
+      apiKey: "",
+      baseURL: null,
+      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      maxRetries: 0,
+      stream: false,
+    };
   const inheritedBaseURL = nonEmpty(
     model.provider === "anthropic" ? env.ANTHROPIC_BASE_URL : env.OPENAI_BASE_URL,
   );
@@ -88,7 +101,7 @@ export function resolveClientSettings(
   }
   if (apiKey === undefined) {
     throw new UserError(
-      `${model.apiKeyEnv} is not set; add it to the MCP server's env or set api_key_env for model ${model.alias} in delegate.config.json.`,
+      `${model.apiKeyEnv} is not set; add it to the MCP server's env or set api_key_env for model ${model.alias} in delegate.config.json, ${OTHER_WAYS}`,
       `models.${model.alias}.api_key_env`,
     );
   }
@@ -112,6 +125,10 @@ export async function createChatModel(
   opts: CreateChatModelOptions = {},
 ): Promise<ChatModel> {
   const settings = resolveClientSettings(model, opts);
+  if (model.provider === "scripted") {
+    const { ScriptedModel } = await import("./scripted.js");
+    return new ScriptedModel({ provider: model.provider, model: model.model });
+  }
   if (model.provider === "anthropic") {
     const { createAnthropicModel } = await import("./anthropic.js");
     return createAnthropicModel(settings);

@@ -7,6 +7,7 @@ import { UserError } from "../core/errors.js";
 import type { LedgerEntry, LedgerPhase, LedgerSource } from "../core/ledger-entry.js";
 import { SLUG_RE } from "../core/mini-task.js";
 import { costOf, type Price } from "../core/pricing.js";
+import { CHART_FILE, renderSvg, withPicture } from "../core/report-chart.js";
 import { extractLearnings, renderLogMarkdown } from "../core/report-render.js";
 import {
   computeSavings,
@@ -251,17 +252,27 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
     sessionTurns,
     ...(imported?.note ? { plannerNote: imported.note } : {}),
     tasks: opts.tasks,
-    warnings: read.warnings,
+    warnings: read.entries.some((e) => e.provider === "scripted")
+      ? [...read.warnings, SCRIPTED_WARNING]
+      : read.warnings,
     catalog: prices,
   });
   const learnings = extractLearnings(previous);
-  const markdown = renderLogMarkdown(report, {
-    generatedAt: (opts.now ?? new Date()).toISOString(),
-    ...(learnings ? { learnings } : {}),
-  });
+  const markdown = withPicture(
+    renderLogMarkdown(report, {
+      generatedAt: (opts.now ?? new Date()).toISOString(),
+      ...(learnings ? { learnings } : {}),
+    }),
+  );
+  // The picture first: LOG.md never points at a picture that is not there.
+  await writeAtomically(join(dirname(logPath.abs), CHART_FILE), renderSvg(report));
   await writeAtomically(logPath.abs, markdown);
   return { report, markdown, logPath: logPath.abs, ...(imported ? { plannerImport: imported } : {}) };
 }
+
+/** Said in every report a scripted (keyless try-out) attempt is part of. */
+export const SCRIPTED_WARNING =
+  "scripted executor, not a model: its execution tokens are counted locally and cost $0, so these savings are not a model's.";
 
 /** Readers see the old file or the new one, never half of one. */
 async function writeAtomically(path: string, text: string): Promise<void> {

@@ -10,7 +10,9 @@ export function readTemplate(
     | "executor-system.md"
     | "executor-codex.md"
     | "plan-delegation.md"
-    | "verify-delegation.md",
+    | "verify-delegation.md"
+    | "claude-md-block.md"
+    | "delegate-command.md",
 ): Promise<string> {
   let text = cache.get(name);
   if (!text) {

@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { UserError } from "../core/errors.js";
+import { shown, UserError } from "../core/errors.js";
 import { realRoot, safePath } from "./safe-path.js";
 
 export const DEFAULT_DELEGATE_DIR = "mini-projects";
@@ -37,6 +37,15 @@ export function firstFileRoot(uris: string[]): string | undefined {
   return undefined;
 }
 
+/** Why the chosen workspace is refused, and the fix that fits where it came from. */
+const notADirectory: Record<Workspace["source"], (path: string) => string> = {
+  flag: (p) => `--root "${shown(p)}" is not a directory; give the path of your repository`,
+  env: (p) => `DELEGATE_ROOT "${shown(p)}" is not a directory; set it to your repository or unset it`,
+  roots: (p) =>
+    `the client's project directory "${shown(p)}" is not a directory here; start the server with --root DIR`,
+  cwd: (p) => `the working directory "${shown(p)}" is not a directory; start the server with --root DIR`,
+};
+
 /** --root / DELEGATE_ROOT, else the client's first file:// root, else the cwd (DESIGN "Words"). */
 export async function resolveWorkspace(src: WorkspaceSources): Promise<Workspace> {
   const env = src.env ?? process.env;
@@ -55,10 +64,7 @@ export async function resolveWorkspace(src: WorkspaceSources): Promise<Workspace
     root = await realRoot(chosen.path);
     if (!(await stat(root)).isDirectory()) throw new Error("not a directory");
   } catch {
-    throw new UserError(
-      `The workspace "${chosen.path}" (from ${chosen.source}) is not a directory; pass --root or set DELEGATE_ROOT to your repository.`,
-      "workspace",
-    );
+    throw new UserError(`${notADirectory[chosen.source](chosen.path)}.`, "workspace");
   }
   const dirRel = (env.DELEGATE_DIR || DEFAULT_DELEGATE_DIR).replace(/^\.\/+|\/+$/g, "");
   // Only plain segments: "." or "a//b" would make the protected-path check (safe-path.ts) miss the dir.

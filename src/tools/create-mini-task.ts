@@ -7,19 +7,22 @@ import {
   miniTaskSpecSchema,
   TASK_STATUSES,
 } from "../core/mini-task.js";
+import { shorten } from "../core/render.js";
 import { defineTool } from "./define.js";
 
-/** Longest rejection text: every blocking error when they fit, else the first and the other fields. */
-const NOT_STORED_MAX_CHARS = 300;
+/** Each blocking error's reason is kept to this length, and at most this many are listed. */
+const REASON_MAX_CHARS = 160;
+const REASONS_MAX = 8;
 
-/** One line for a rejected spec, each error led by its field ("files_to_read[0].path: …"). */
+/** One answer for a rejected spec: every blocking error with its field and why ("files_to_read[0].path: …"). */
 function notStored(errors: LintIssue[]): string {
-  const say = (e: LintIssue) => (e.message.startsWith(e.field) ? e.message : `${e.field}: ${e.message}`);
-  const all = `Not stored: ${errors.map(say).join(" ")}`;
-  if (all.length <= NOT_STORED_MAX_CHARS || errors.length < 2) return all;
-  const rest = errors.slice(1).map((e) => e.field);
-  const fields = rest.length > 4 ? `${rest.slice(0, 4).join(", ")}, …` : rest.join(", ");
-  return `Not stored: ${say(errors[0]!)} Also blocking (${rest.length}): ${fields}.`;
+  const say = (e: LintIssue) => {
+    const reason = shorten(e.message, REASON_MAX_CHARS);
+    return reason.startsWith(e.field) ? reason : `${e.field}: ${reason}`;
+  };
+  const listed = errors.slice(0, REASONS_MAX).map(say).join(" ");
+  const rest = errors.length - REASONS_MAX;
+  return `Not stored (${errors.length} blocking): ${listed}${rest > 0 ? ` …and ${rest} more.` : ""}`;
 }
 
 export const createMiniTaskTool = defineTool({

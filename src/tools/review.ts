@@ -62,6 +62,7 @@ export const acceptTaskTool = defineTool({
       applied: z.array(z.string()),
       commit: z.string().optional(),
       already: z.boolean().optional(),
+      note: z.string().optional(),
     })
     .strict(),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -76,8 +77,9 @@ export const acceptTaskTool = defineTool({
       applied: r.applied,
       ...(r.commit ? { commit: r.commit } : {}),
       ...(r.already ? { already: true } : {}),
+      ...(r.note ? { note: r.note } : {}),
     };
-    return { structured, headline: `${r.task.id}: accepted` };
+    return { structured, headline: `${r.task.id}: accepted${r.note ? `; ${r.note}` : ""}` };
   },
 });
 

@@ -98,6 +98,7 @@ export const LAYERS: Layer[] = [
       "cli.ts",
       "transports/",
       "demo/",
+      "init/",
     ],
     mayImport: ["core", "config", "log", "store", "validation", "providers", "executor", "tools"],
     mayNotUse: [],

@@ -78,7 +78,9 @@ describe("describeIssue", () => {
     expect(sentence(rawSpec({ steps: Array(41).fill("Add x.") }))).toBe(
       "steps must have at most 40 item(s); split the work.",
     );
-    expect(sentence(rawSpec({ title: "t".repeat(121) }))).toBe("title must be at most 120 characters long.");
+    expect(sentence(rawSpec({ title: "t".repeat(121) }))).toBe(
+      "title must be at most 120 characters long; shorten it.",
+    );
   });
 
   it("uses the schema's message for a regex mismatch", () => {

@@ -31,8 +31,8 @@ describe("API keys", () => {
   it("rejects a missing key with a sentence naming the variable and the fix", async () => {
     const err = await rejectionOf(createChatModel(resolved("anthropic"), { env: {} }));
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toBe(
-      "ANTHROPIC_API_KEY is not set; add it to the MCP server's env or set api_key_env for model haiku in delegate.config.json.",
+    expect((err as Error).message).toMatch(
+      /^ANTHROPIC_API_KEY is not set; add it to the MCP server's env or set api_key_env for model haiku in delegate\.config\.json, or run another way: OPENAI_API_KEY .*Ollama.*"claude-code" \/ "codex".*"scripted".*\)\.$/,
     );
     expect((err as UserError).field).toBe("models.haiku.api_key_env");
   });
@@ -40,7 +40,7 @@ describe("API keys", () => {
   it("treats an empty key as missing and names a configured api_key_env", () => {
     const model = resolved("openai", { alias: "cheap", apiKeyEnv: "MY_OPENAI_KEY" });
     expect(() => resolveClientSettings(model, { env: { MY_OPENAI_KEY: "", OPENAI_API_KEY: KEY } })).toThrow(
-      /^MY_OPENAI_KEY is not set; .* for model cheap in delegate\.config\.json\.$/,
+      /^MY_OPENAI_KEY is not set; .* for model cheap in delegate\.config\.json, or run another way: /,
     );
   });
 

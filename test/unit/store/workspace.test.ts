@@ -90,13 +90,19 @@ describe("resolveWorkspace", () => {
   });
 
   it("gives a UserError naming the path and where it came from when it is not a directory", async () => {
-    for (const [src, path, source] of [
-      [{ flag: join(base, "file.txt"), env: {} }, join(base, "file.txt"), "flag"],
-      [{ env: { DELEGATE_ROOT: join(base, "missing") } }, join(base, "missing"), "env"],
+    for (const [src, said] of [
+      [
+        { flag: join(base, "file.txt"), env: {} },
+        `--root "${join(base, "file.txt")}" is not a directory; give the path of your repository.`,
+      ],
+      [
+        { env: { DELEGATE_ROOT: join(base, "missing") } },
+        `DELEGATE_ROOT "${join(base, "missing")}" is not a directory; set it to your repository or unset it.`,
+      ],
     ] as const) {
       const err = await resolveWorkspace(src).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UserError);
-      expect((err as Error).message).toContain(`"${path}" (from ${source}) is not a directory`);
+      expect((err as Error).message).toBe(said);
     }
   });
 
