@@ -4,31 +4,25 @@
  * each shown here against simple-git itself.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { simpleGit } from "simple-git";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../src/core/errors.js";
 import { GitError, git } from "../../../src/executor/git.js";
+import { gitSandbox } from "./git-sandbox.js";
 
 let scratch: string;
 let repo: string;
-const savedEnv = { ...process.env };
+let removeSandbox: () => void;
+const savedPath = process.env.PATH;
 
 function sh(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
 beforeAll(() => {
-  scratch = realpathSync(mkdtempSync(path.join(os.tmpdir(), "delegate-git-test-")));
-  const home = path.join(scratch, "home");
-  mkdirSync(home);
-  process.env.HOME = home;
-  process.env.XDG_CONFIG_HOME = home;
-  process.env.GIT_CONFIG_NOSYSTEM = "1";
-  process.env.GIT_CEILING_DIRECTORIES = scratch;
-  delete process.env.GIT_CONFIG_GLOBAL;
+  ({ dir: scratch, remove: removeSandbox } = gitSandbox("delegate-git-test-"));
   repo = path.join(scratch, "repo");
   mkdirSync(repo);
   sh(repo, "init", "-q");
@@ -39,10 +33,7 @@ beforeAll(() => {
   sh(repo, "commit", "-q", "-m", "initial");
 });
 
-afterAll(() => {
-  process.env = savedEnv;
-  rmSync(scratch, { recursive: true, force: true });
-});
+afterAll(() => removeSandbox());
 
 /** A hooks directory whose pre-commit hook leaves a marker file when it runs. */
 function evilHooks(name: string): { dir: string; marker: string } {
@@ -136,7 +127,7 @@ describe("git()", () => {
       expect(err).toBeInstanceOf(UserError);
       expect((err as Error).message).toMatch(/git is not installed/);
     } finally {
-      process.env.PATH = savedEnv.PATH;
+      process.env.PATH = savedPath;
     }
   });
 

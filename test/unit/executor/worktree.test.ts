@@ -5,15 +5,12 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  realpathSync,
   rmSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../src/core/errors.js";
@@ -29,26 +26,16 @@ import {
   type WorktreeInfo,
 } from "../../../src/executor/worktree.js";
 import { repairWorktrees } from "../../../src/executor/worktree-repair.js";
+import { gitSandbox } from "./git-sandbox.js";
 
 let scratch: string;
-const savedEnv = { ...process.env };
+let removeSandbox: () => void;
 
 beforeAll(() => {
-  scratch = realpathSync(mkdtempSync(path.join(os.tmpdir(), "delegate-wt-test-")));
-  const home = path.join(scratch, "home");
-  mkdirSync(home);
-  // The machine's git config must not leak into the tests.
-  process.env.HOME = home;
-  process.env.XDG_CONFIG_HOME = home;
-  process.env.GIT_CONFIG_NOSYSTEM = "1";
-  process.env.GIT_CEILING_DIRECTORIES = scratch;
-  delete process.env.GIT_CONFIG_GLOBAL;
+  ({ dir: scratch, remove: removeSandbox } = gitSandbox("delegate-wt-test-"));
 });
 
-afterAll(() => {
-  process.env = savedEnv;
-  rmSync(scratch, { recursive: true, force: true });
-});
+afterAll(() => removeSandbox());
 
 /** Plain git, as the user would run it (hooks and all). */
 function sh(cwd: string, ...args: string[]): string {
