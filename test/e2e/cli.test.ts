@@ -88,7 +88,7 @@ describe("delegate-mcp report and tasks", () => {
   it("an unknown command or flag fails with usage on stderr", () => {
     const bad = cli(["frobnicate"], repo);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/Unknown command "frobnicate"/);
+    expect(bad.stderr).toMatch(/unknown command "frobnicate"; see delegate-mcp --help/);
     const flag = cli(["report", "--colour"], repo);
     expect(flag.status).toBe(2);
     expect(flag.stderr).toMatch(/colour/);

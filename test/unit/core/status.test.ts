@@ -21,10 +21,9 @@ const LEGAL: [TaskStatus, TaskStatus][] = [
   ["passed", "accepted"],
   ["passed", "discarded"],
   ["passed", "running"],
-  // run_validation's amend re-checks the same attempt with corrected commands, without a model call.
-  ["passed", "failed"],
-  ["failed", "passed"],
+  ["passed", "failed"], // run_validation amend: the corrected check fails on the same attempt
   ["failed", "running"],
+  ["failed", "passed"], // run_validation amend: the corrected check passes, no model call
   ["failed", "discarded"],
   ["budget_exceeded", "running"],
   ["budget_exceeded", "discarded"],

@@ -92,7 +92,7 @@ describe("buildSavingsReport", () => {
     expect(await readFile(logPath, "utf8")).toBe(markdown);
     expect(markdown).toContain("**$0.45075 (43.6 %)**");
     expect(markdown).toContain("Generated 2026-01-02T03:04:05.000Z");
-    expect(await readdir(join(dir, "worked"))).toEqual(["LOG.md"]);
+    expect(await readdir(join(dir, "worked"))).toEqual(["LOG.md", "savings.svg"]);
   });
 
   it("answers for a project with no ledger at all", async () => {
