@@ -118,16 +118,16 @@ describe("CLI arguments", () => {
       budgetUsd: 0.5,
       mcpConfig: "/x/mcp.json",
     });
-    const after = (flag: string) => args[args.indexOf(flag) + 1];
+    const flagValue = (flag: string) => args[args.indexOf(flag) + 1];
     expect(args[0]).toBe("-p");
-    expect(after("--tools")).toBe("");
-    expect(after("--system-prompt")).toBe("sys");
-    expect(after("--mcp-config")).toBe("/x/mcp.json");
-    expect(after("--max-budget-usd")).toBe("0.5");
-    expect(after("--output-format")).toBe("stream-json");
+    expect(flagValue("--tools")).toBe("");
+    expect(flagValue("--system-prompt")).toBe("sys");
+    expect(flagValue("--mcp-config")).toBe("/x/mcp.json");
+    expect(flagValue("--max-budget-usd")).toBe("0.5");
+    expect(flagValue("--output-format")).toBe("stream-json");
     expect(args).toContain("--strict-mcp-config");
     expect(args).toContain("--no-session-persistence");
-    expect(after("--allowedTools")!.split(",").sort()).toEqual(
+    expect(flagValue("--allowedTools")!.split(",").sort()).toEqual(
       ["edit_file", "finish", "read_file", "run_validation", "write_file"].map((t) => `mcp__delegate__${t}`),
     );
   });
