@@ -125,9 +125,12 @@ describe("claude-code executor (haiku-cli) against the fake LLM", () => {
       const sum = (k: string) => ledger.reduce((a, e) => a + (e[k] as number), 0);
       // The fake caches as the real API does: every prompt token is input, cache read or cache write.
       expect(sum("input_tokens") + sum("cache_read_tokens") + sum("cache_write_tokens")).toBe(sent);
-      const u = res!.usage!;
+      // A passing result is compact (no usage): the attempt's record has it.
+      const got = await env.server.call("get_task", { task_id: id });
+      const u = (got.structuredContent as { attempts: { usage: NonNullable<Result["usage"]> }[] })
+        .attempts[0]!.usage;
       expect(u.input_tokens + u.cache_read_tokens + u.cache_write_tokens).toBe(sent);
-      expect(res!.usage!.output_tokens).toBe(sum("output_tokens"));
+      expect(u.output_tokens).toBe(sum("output_tokens"));
       expect(ledger.every((e) => e.source === "measured")).toBe(true);
       expect(new Set(ledger.map((e) => e.origin))).toEqual(
         new Set([model === "fake" ? "executor-api" : "claude-code"]),
