@@ -1,4 +1,5 @@
 /** Every benchmark, in the order `npm run bench` runs them, and the loop that runs them. */
+import { benchCliOverhead } from "./cli-overhead.js";
 import { benchDispatch } from "./dispatch.js";
 import { benchLedger } from "./ledger.js";
 import { benchPlannerSavings } from "./planner-savings.js";
@@ -20,6 +21,7 @@ export const SUITE: SuiteEntry[] = [
   { name: "validation", bench: benchValidation, groups: ["validation"] },
   { name: "ledger", bench: benchLedger, groups: ["ledger"] },
   { name: "planner-savings", bench: benchPlannerSavings, groups: ["savings model"] },
+  { name: "cli", bench: benchCliOverhead, groups: ["cli"] },
 ];
 
 export interface SuiteRun {

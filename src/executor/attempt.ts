@@ -28,7 +28,7 @@ import { validationOptions } from "../validation/options.js";
 import { DEFAULT_TIMEOUT_CEILING_S, runValidation, type ValidationRun } from "../validation/runner.js";
 import { commitAll, commitAndList, revertPaths } from "./attempt-commit.js";
 import { plannerReport, storedReport, summarizeValidation, type TaskResult } from "./attempt-result.js";
-import { runCliExecutor } from "./cli-executor.js";
+import { runCliExecutor, SUBSCRIPTION_NOTE } from "./cli-executor.js";
 import { DEFAULT_MAX_TURNS, type LoopOutcome, runLoop } from "./loop.js";
 import { ExecutorTools } from "./scope.js";
 import { createWorktree, type WorktreeInfo } from "./worktree.js";
@@ -244,8 +244,16 @@ async function runExecutor(
       toolTimeoutMs:
         (limits.validation_timeout_ceiling_s ?? DEFAULT_TIMEOUT_CEILING_S) * 1000 * task.validation.length +
         60_000,
-      onCall: (usage, note) =>
-        recordCall(ctx, task, n, run.resolved, usage, { ...(note ? { note } : {}), ...escalation }),
+      onCall: (usage, note) => {
+        // Under the CLI's own login the list-price cost is notional: say so on every record.
+        const notes = [run.resolved.cli?.apiKeyConfigured ? undefined : SUBSCRIPTION_NOTE, note].filter(
+          Boolean,
+        );
+        return recordCall(ctx, task, n, run.resolved, usage, {
+          ...(notes.length ? { note: notes.join("; ") } : {}),
+          ...escalation,
+        });
+      },
     });
   }
   return runLoop({

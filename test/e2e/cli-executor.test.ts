@@ -123,9 +123,14 @@ describe("claude-code executor (haiku-cli) against the fake LLM", () => {
       const sent = mine.map((q) => Math.ceil(Buffer.byteLength(q.rawBody) / 4)).reduce((a, b) => a + b, 0);
       const ledger = ledgerOf(env.repo, id);
       const sum = (k: string) => ledger.reduce((a, e) => a + (e[k] as number), 0);
-      expect(sum("input_tokens")).toBe(sent);
-      expect(res!.usage!.input_tokens).toBe(sent);
-      expect(res!.usage!.output_tokens).toBe(sum("output_tokens"));
+      // The fake caches as the real API does: every prompt token is input, cache read or cache write.
+      expect(sum("input_tokens") + sum("cache_read_tokens") + sum("cache_write_tokens")).toBe(sent);
+      // A passing result is compact (no usage): the attempt's record has it.
+      const got = await env.server.call("get_task", { task_id: id });
+      const u = (got.structuredContent as { attempts: { usage: NonNullable<Result["usage"]> }[] })
+        .attempts[0]!.usage;
+      expect(u.input_tokens + u.cache_read_tokens + u.cache_write_tokens).toBe(sent);
+      expect(u.output_tokens).toBe(sum("output_tokens"));
       expect(ledger.every((e) => e.source === "measured")).toBe(true);
       expect(new Set(ledger.map((e) => e.origin))).toEqual(
         new Set([model === "fake" ? "executor-api" : "claude-code"]),
@@ -308,7 +313,9 @@ describe("claude-code executor's measured usage", () => {
     const sent = env.fake.requests
       .map((q) => Math.ceil(Buffer.byteLength(q.rawBody) / 4))
       .reduce((a, b) => a + b, 0);
-    expect(ledger.reduce((a, e) => a + (e.input_tokens as number), 0)).toBe(sent);
+    const prompt = (e: Record<string, unknown>) =>
+      (e.input_tokens as number) + (e.cache_read_tokens as number) + (e.cache_write_tokens as number);
+    expect(ledger.reduce((a, e) => a + prompt(e), 0)).toBe(sent);
     expect(readFileSync(join(env.repo, "src/math.ts"), "utf8")).toBe(MATH);
     expect(SUBTRACT).toBeTruthy();
   }, 180_000);
