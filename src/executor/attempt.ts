@@ -13,6 +13,7 @@ import { packContext } from "../core/context.js";
 import { messageOf, UserError } from "../core/errors.js";
 import type { StoredTask, TaskStatus } from "../core/mini-task.js";
 import { costOf, type Price } from "../core/pricing.js";
+import { shorten } from "../core/render.js";
 import { transition } from "../core/status.js";
 import type { Usage } from "../core/usage.js";
 import { log } from "../log.js";
@@ -27,7 +28,13 @@ import type { Workspace } from "../store/workspace.js";
 import { validationOptions } from "../validation/options.js";
 import { DEFAULT_TIMEOUT_CEILING_S, runValidation, type ValidationRun } from "../validation/runner.js";
 import { commitAll, commitAndList, revertPaths } from "./attempt-commit.js";
-import { plannerReport, storedReport, summarizeValidation, type TaskResult } from "./attempt-result.js";
+import {
+  plannerReport,
+  STORED_ERROR_CHARS,
+  storedReport,
+  summarizeValidation,
+  type TaskResult,
+} from "./attempt-result.js";
 import { runCliExecutor } from "./cli-executor.js";
 import { DEFAULT_MAX_TURNS, type LoopOutcome, runLoop } from "./loop.js";
 import { ExecutorTools } from "./scope.js";
@@ -358,7 +365,7 @@ async function persist(
           refused,
           report,
           ...(validation ? { validation: summary } : {}),
-          ...(error ? { error } : {}),
+          ...(error ? { error: shorten(error, STORED_ERROR_CHARS) } : {}),
           ...(head ? { head_commit: head } : {}),
         });
       }
