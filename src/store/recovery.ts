@@ -10,10 +10,11 @@ import { link, mkdir, readFile, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { messageOf, UserError } from "../core/errors.js";
-import { parseTaskId, type StoredTask } from "../core/mini-task.js";
+import { type Attempt, parseTaskId, type StoredTask } from "../core/mini-task.js";
 import { transition } from "../core/status.js";
 import { log } from "../log.js";
 import { writeFileAtomic } from "./atomic.js";
+import { LEDGER_FILE, Ledger } from "./ledger.js";
 import type { TaskStore } from "./tasks.js";
 import { storePath, type Workspace } from "./workspace.js";
 
@@ -157,6 +158,8 @@ export async function recoverIfOrphaned(
   const owner = await readMarker(store.ws.dir, task.id);
   if (owner && ownerAlive(owner)) return null;
   const why = `interrupted: the server process running it${owner ? ` (pid ${owner.pid})` : ""} stopped before the attempt finished; dispatch the task again.`;
+  // The dead process recorded every model call in the ledger but never wrote the attempt's total.
+  const spent = await ledgerUsage(store.ws, task);
   let changed = false;
   await store.update(
     task.id,
@@ -166,6 +169,8 @@ export async function recoverIfOrphaned(
       for (const a of t.attempts) {
         if (a.status !== "running") continue;
         Object.assign(a, { status: "error", error: why, finished_at: now.toISOString() });
+        const usage = spent.get(a.n);
+        if (usage) a.usage = { ...usage, model: a.usage.model };
       }
       t.status = transition(t.status, "error", t.id);
       changed = true;
@@ -183,6 +188,34 @@ export async function runningMessage(ws: Workspace, taskId: string): Promise<str
   return owner
     ? runningElsewhere(taskId, owner).message
     : `task_id ${taskId} is running; wait for it or poll get_task.`;
+}
+
+type AttemptUsage = Omit<Attempt["usage"], "model">;
+
+/** Execution usage the ledger holds for each attempt of `task`, by attempt number. */
+async function ledgerUsage(ws: Workspace, task: StoredTask): Promise<Map<number, AttemptUsage>> {
+  const byAttempt = new Map<number, AttemptUsage>();
+  const { entries } = await new Ledger(join(ws.dir, LEDGER_FILE)).read({ project: task.project });
+  for (const e of entries) {
+    if (e.task !== task.id || e.attempt === undefined || e.phase !== "execution") continue;
+    const sum = byAttempt.get(e.attempt) ?? {
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_read_tokens: 0,
+      cache_write_tokens: 0,
+      cost_usd: 0,
+    };
+    sum.input_tokens += e.input_tokens;
+    sum.output_tokens += e.output_tokens;
+    sum.cache_read_tokens += e.cache_read_tokens;
+    sum.cache_write_tokens += e.cache_write_tokens;
+    sum.cost_usd =
+      sum.cost_usd === null || e.cost_usd === null
+        ? null
+        : Math.round((sum.cost_usd + e.cost_usd) * 1e9) / 1e9;
+    byAttempt.set(e.attempt, sum);
+  }
+  return byAttempt;
 }
 
 /** The task as stored, after repairing it if its owner process is gone (see recoverIfOrphaned). */

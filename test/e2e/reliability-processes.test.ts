@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeLlm, type FakeReply, startFakeLlm } from "../fakes/llm-server.js";
 import { byTitle, makeDispatchRepo } from "./dispatch-helpers.js";
-import { RawServer, taskFile } from "./faults-helpers.js";
+import { ledgerLines, RawServer, taskFile } from "./faults-helpers.js";
 import { editSubtract, finish, MATH, spec } from "./fixtures.js";
 import { removeDir } from "./harness.js";
 
@@ -21,7 +21,7 @@ type CallResult = {
 };
 
 /** A fake whose first model call waits for release(); `called` resolves when that call arrives. */
-async function heldFake() {
+async function heldFake(heldTurn = 0) {
   const fake: FakeLlm = await startFakeLlm();
   let release!: () => void;
   const released = new Promise<void>((r) => {
@@ -36,7 +36,7 @@ async function heldFake() {
     await released;
     return editSubtract;
   };
-  fake.setHandler(byTitle({ Held: [held, finish] }));
+  fake.setHandler(byTitle({ Held: heldTurn === 0 ? [held, finish] : [editSubtract, held, finish] }));
   return { fake, release, called };
 }
 
@@ -140,5 +140,30 @@ describe("#18.3 a peer's crash is noticed by a server that was already up", () =
     const task = taskFile(repo, id);
     expect(task.attempts.map((x) => x.status)).toEqual(["error", "passed"]);
     expect(task.status).toBe("passed");
+  });
+});
+
+describe("#18.11 an interrupted attempt's usage agrees with the ledger after recovery", () => {
+  it("the repaired attempt carries the tokens its dead process recorded", { timeout: 90_000 }, async () => {
+    const { fake, called } = await heldFake(1);
+    const { repo, a, b, id } = await twoServers(fake);
+    void a.call("dispatch_to_small_model", { task_id: id }).catch(() => {});
+    await called;
+    a.child.kill("SIGKILL");
+    await a.waitExit(10_000);
+    const spent = ledgerLines(repo).filter((l) => l.task === id);
+    expect(spent).toHaveLength(1);
+
+    const got = (await b.call("get_task", { task_id: id })) as CallResult;
+    const attempt = (
+      got.structuredContent as { attempts: { status: string; usage: Record<string, unknown> }[] }
+    ).attempts[0]!;
+    expect(attempt.status).toBe("error");
+    expect(attempt.usage).toMatchObject({
+      input_tokens: spent[0]!.input_tokens,
+      output_tokens: spent[0]!.output_tokens,
+      cost_usd: (spent[0] as { cost_usd?: number | null }).cost_usd,
+    });
+    expect(attempt.usage.input_tokens).toBeGreaterThan(0);
   });
 });
