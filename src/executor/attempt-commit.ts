@@ -173,3 +173,17 @@ export async function revertPaths(wt: WorktreeInfo, paths: string[]): Promise<vo
     await removeEmptyDirs(parent, root);
   }
 }
+
+/**
+ * Tracked files whose content differs from the branch's last commit: what a validation command
+ * edited after the attempt was committed (`eslint --fix`, `sed -i`). Restored to the commit, so
+ * the branch, the worktree and what was validated stay one thing.
+ */
+export async function undoEditsSinceCommit(wt: WorktreeInfo): Promise<string[]> {
+  const edited = splitNul(
+    (await git(wt.path, ["diff", "--name-only", "-z", "--no-renames", ...DIFF_HARDENING, "HEAD", "--"]))
+      .stdout,
+  );
+  if (edited.length > 0) await git(wt.path, ["checkout", "--quiet", "HEAD", "--", ...edited]);
+  return edited;
+}

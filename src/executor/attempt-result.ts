@@ -11,6 +11,14 @@ import type { ValidationRun } from "../validation/runner.js";
 export const FAILED_OUTPUT_CHARS = 1800;
 /** The executor's report as the planner sees it in a dispatch result. */
 export const REPORT_CHARS = 400;
+/**
+ * What one attempt keeps in the task file, which is rewritten on every update: the report's first
+ * 4,000 characters, the error's first 1,000, each failing command's first 200 (its output tail is
+ * FAILED_OUTPUT_CHARS) and at most REFUSED_KEPT refused calls (scope.ts). The rest is dropped.
+ */
+export const STORED_REPORT_CHARS = 4000;
+export const STORED_ERROR_CHARS = 1000;
+export const STORED_RUN_CHARS = 200;
 
 export interface TaskResult {
   task_id: string;
@@ -35,7 +43,7 @@ export function summarizeValidation(run: ValidationRun | undefined): TaskResult[
   const failed = run.results
     .filter((r) => !r.passed && !r.skipped)
     .map((r) => ({
-      run: r.run,
+      run: shorten(r.run, STORED_RUN_CHARS),
       exit_code: r.exit_code,
       output: tail(`${r.error ? `${r.error}\n` : ""}${r.output}`, FAILED_OUTPUT_CHARS),
     }));
@@ -48,13 +56,14 @@ export function storedReport(
   error: string | undefined,
   executorReport: string | undefined,
 ): string {
-  return (
+  return shorten(
     executorReport ??
-    (status === "blocked"
-      ? `Blocked: ${error}`
-      : error
-        ? `No report: ${error}`
-        : "The executor gave no report.")
+      (status === "blocked"
+        ? `Blocked: ${error}`
+        : error
+          ? `No report: ${error}`
+          : "The executor gave no report."),
+    STORED_REPORT_CHARS,
   );
 }
 

@@ -13,6 +13,7 @@ import { packContext } from "../core/context.js";
 import { messageOf, UserError } from "../core/errors.js";
 import type { StoredTask, TaskStatus } from "../core/mini-task.js";
 import { costOf, type Price } from "../core/pricing.js";
+import { shorten } from "../core/render.js";
 import { transition } from "../core/status.js";
 import type { Usage } from "../core/usage.js";
 import { log } from "../log.js";
@@ -26,8 +27,14 @@ import { readTemplate } from "../store/templates.js";
 import type { Workspace } from "../store/workspace.js";
 import { validationOptions } from "../validation/options.js";
 import { DEFAULT_TIMEOUT_CEILING_S, runValidation, type ValidationRun } from "../validation/runner.js";
-import { commitAll, commitAndList, revertPaths } from "./attempt-commit.js";
-import { plannerReport, storedReport, summarizeValidation, type TaskResult } from "./attempt-result.js";
+import { commitAll, commitAndList, revertPaths, undoEditsSinceCommit } from "./attempt-commit.js";
+import {
+  plannerReport,
+  STORED_ERROR_CHARS,
+  storedReport,
+  summarizeValidation,
+  type TaskResult,
+} from "./attempt-result.js";
 import { runCliExecutor, SUBSCRIPTION_NOTE } from "./cli-executor.js";
 import { DEFAULT_MAX_TURNS, type LoopOutcome, runLoop } from "./loop.js";
 import { ExecutorTools } from "./scope.js";
@@ -140,7 +147,7 @@ export async function runAttempt(ctx: AttemptContext, req: AttemptRequest): Prom
       });
       state.refused = tools.refused;
       await enforceScope(state, place, tools.modify, `delegate: ${id} attempt ${n}`);
-      ({ status, error } = await judge(state, state.outcome, tools, validate, opts.signal, progress));
+      ({ status, error } = await judge(state, state.outcome, tools, validate, opts.signal, progress, place));
     }
   } catch (err) {
     status = opts.signal.aborted ? "cancelled" : "error";
@@ -304,6 +311,7 @@ async function judge(
   validate: () => Promise<ValidationRun>,
   signal: AbortSignal,
   progress: (m: string) => void,
+  place: Place,
 ): Promise<{ status: TaskStatus; error: string | undefined }> {
   if (outcome.status === "cancelled" || signal.aborted) {
     return { status: "cancelled", error: outcome.error ?? "cancelled" };
@@ -318,6 +326,28 @@ async function judge(
   } else {
     progress("server-side validation");
     state.validation = await validate();
+    // Validated code must be accepted code: a check that edits the committed files fails.
+    const edited = await undoEditsSinceCommit(place.wt);
+    if (edited.length > 0 && !signal.aborted) {
+      const files = edited.map((p) => (p.startsWith(place.prefix) ? p.slice(place.prefix.length) : p));
+      const why = `validation changed files (${shorten(files.join(", "), 300)}); a validation command must only check (drop --fix, sed -i, --write), so the accepted code is the code it checked. The edits were undone.`;
+      // Shown where the planner looks for why validation failed.
+      state.validation = {
+        passed: false,
+        results: [
+          ...state.validation.results,
+          {
+            run: "(server check: validation leaves the attempt's files as committed)",
+            passed: false,
+            exit_code: null,
+            timed_out: false,
+            duration_ms: 0,
+            output: why,
+          },
+        ],
+      };
+      return { status: "failed", error: why };
+    }
   }
   const status: TaskStatus = signal.aborted
     ? "cancelled"
@@ -366,7 +396,7 @@ async function persist(
           refused,
           report,
           ...(validation ? { validation: summary } : {}),
-          ...(error ? { error } : {}),
+          ...(error ? { error: shorten(error, STORED_ERROR_CHARS) } : {}),
           ...(head ? { head_commit: head } : {}),
         });
       }

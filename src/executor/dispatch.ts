@@ -13,7 +13,7 @@ import { log } from "../log.js";
 import { assertKeyDestination, createChatModel, resolveClientSettings } from "../providers/create.js";
 import type { ChatModel } from "../providers/types.js";
 import { type Ledger, ledgerAt } from "../store/ledger.js";
-import { claimRun, releaseRun } from "../store/recovery.js";
+import { claimRun, releaseRun, runningMessage, touchTask } from "../store/recovery.js";
 import type { TaskStore } from "../store/tasks.js";
 import type { Workspace } from "../store/workspace.js";
 import { type AttemptBase, type AttemptContext, type AttemptOptions, runAttempt } from "./attempt.js";
@@ -66,10 +66,12 @@ async function plan(store: TaskStore, ids: string[]): Promise<StoredTask[]> {
   const unique = [...new Set(ids)];
   const tasks: StoredTask[] = [];
   for (const id of unique) {
-    const task = await store.get(id);
+    // A task its crashed owner left running is repaired here, as at start-up.
+    const task = await touchTask(store, id);
+    if (task.status === "running") throw new UserError(await runningMessage(store.ws, id), "task_ids");
     if (!canTransition(task.status, "running")) {
       throw new UserError(
-        `task_id ${id} is ${task.status}; ${task.status === "running" ? "wait for it (get_task shows progress)" : "create a new task to change it further"}.`,
+        `task_id ${id} is ${task.status}; create a new task to change it further.`,
         "task_ids",
       );
     }
@@ -81,7 +83,7 @@ async function plan(store: TaskStore, ids: string[]): Promise<StoredTask[]> {
   for (const task of tasks) {
     for (const dep of task.depends_on) {
       if (batch.has(dep)) continue;
-      const status = (await store.get(dep)).status;
+      const status = (await touchTask(store, dep)).status;
       if (status === "ready" || status === "discarded" || status === "cancelled") {
         throw new UserError(
           `task_ids: ${task.id} depends on ${dep}, which is ${status}; add ${dep} to task_ids or dispatch it first.`,
@@ -159,11 +161,21 @@ export class Dispatcher {
           assertKeyDestination(m, this.deps.env, this.deps.workspaceConfigPath);
       }
     }
+    // Every task claimed before any shows as running (so a repair elsewhere can tell it is alive),
+    // and before any model call: a second dispatch of the same task, from any process, stops here.
+    const claimed: string[] = [];
+    try {
+      for (const task of tasks) {
+        await claimRun(this.deps.ws, task.id);
+        claimed.push(task.id);
+      }
+    } catch (err) {
+      await Promise.all(claimed.map((id) => releaseRun(this.deps.ws, id).catch(() => {})));
+      throw err;
+    }
     const attempts = new Map<string, number>();
     for (const task of tasks) {
       const model = executorModel(this.deps.config, opts.model ?? task.model);
-      // Claimed before it shows as running, so a start-up repair elsewhere can tell it is alive.
-      await claimRun(this.deps.ws, task.id);
       const updated = await this.deps.store.update(
         task.id,
         (t) => {

@@ -5,6 +5,7 @@ import type { Attempt, StoredTask } from "../core/mini-task.js";
 import { shorten } from "../core/render.js";
 import { canTransition, transition } from "../core/status.js";
 import { writeFileAtomic } from "../store/atomic.js";
+import { runningMessage, touchTask } from "../store/recovery.js";
 import type { TaskStore } from "../store/tasks.js";
 import { storePath, type Workspace } from "../store/workspace.js";
 import { applyToWorkspace } from "./apply.js";
@@ -146,12 +147,12 @@ export async function discardTask(
   store: TaskStore,
   id: string,
 ): Promise<{ task: StoredTask; already: boolean }> {
-  const task = await store.get(id);
+  const task = await touchTask(store, id);
   if (task.status === "discarded") return { task, already: true };
   if (task.status === "accepted")
     throw new UserError(`task ${id} is already accepted; its changes are in your working tree.`, "task_id");
   if (task.status === "running")
-    throw new UserError(`task ${id} is running; wait for it (get_task), then discard it.`, "task_id");
+    throw new UserError(`${await runningMessage(ws, id)} Discard it after.`, "task_id");
   // Never dispatched: nothing in git to remove (and the workspace need not be a git repository).
   if (latestRun(task)) await removeWorktree(await gitRoot(ws.root), id);
   const updated = await store.update(id, (t) => {

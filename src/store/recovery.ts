@@ -6,14 +6,15 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { link, mkdir, readFile, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { messageOf } from "../core/errors.js";
-import { parseTaskId } from "../core/mini-task.js";
+import { messageOf, UserError } from "../core/errors.js";
+import { type Attempt, parseTaskId, type StoredTask } from "../core/mini-task.js";
 import { transition } from "../core/status.js";
 import { log } from "../log.js";
 import { writeFileAtomic } from "./atomic.js";
+import { ledgerAt } from "./ledger.js";
 import type { TaskStore } from "./tasks.js";
 import { storePath, type Workspace } from "./workspace.js";
 
@@ -47,7 +48,11 @@ function procInfo(pid: number): { state: string; start: number } | null {
   }
 }
 
-/** Record that this process runs `taskId` (before the task is marked running). */
+/**
+ * Claim `taskId` for this process before it is marked running: the marker is created with O_EXCL,
+ * so of two dispatches (in one process or two) exactly one gets it, before any model call. A marker
+ * left by a process that is gone is taken over. The loser gets a UserError naming the owner.
+ */
 export async function claimRun(ws: Workspace, taskId: string): Promise<void> {
   const path = await storePath(ws, ...markerSegments(taskId));
   await mkdir(join(path, ".."), { recursive: true });
@@ -57,7 +62,35 @@ export async function claimRun(ws: Workspace, taskId: string): Promise<void> {
     instance: INSTANCE,
     proc_start: procInfo(process.pid)?.start ?? null,
   };
-  await writeFileAtomic(path, `${JSON.stringify(marker)}\n`);
+  for (let tries = 0; ; tries++) {
+    try {
+      // Written whole under a temporary name, then linked: the claim never exists half-written.
+      const tmp = `${path}.${INSTANCE}.${tries}.tmp`;
+      await writeFileAtomic(tmp, `${JSON.stringify(marker)}\n`);
+      try {
+        await link(tmp, path);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || tries >= 3) throw err;
+    }
+    const owner = await readMarker(ws.dir, taskId);
+    if (owner && ownerAlive(owner)) throw runningElsewhere(taskId, owner);
+    // The owner is gone (or its marker unreadable): its claim is stale.
+    await rm(path, { force: true });
+  }
+}
+
+function runningElsewhere(taskId: string, owner: RunMarker): UserError {
+  const who =
+    owner.host !== hostname()
+      ? `process ${owner.pid} on ${owner.host}`
+      : owner.pid === process.pid
+        ? `process ${owner.pid} (this server)`
+        : `process ${owner.pid}`;
+  return new UserError(`task_id ${taskId} is running in ${who}; wait for it or poll get_task.`, "task_id");
 }
 
 /** Forget the claim (after the task's final status is written). */
@@ -105,29 +138,94 @@ export async function recoverInterruptedTasks(store: TaskStore, now = new Date()
   const done: string[] = [];
   const { tasks } = await store.list({ status: "running" });
   for (const task of tasks) {
-    const owner = await readMarker(store.ws.dir, task.id);
-    if (owner && ownerAlive(owner)) continue;
-    const why = `interrupted: the server process running it${owner ? ` (pid ${owner.pid})` : ""} stopped before the attempt finished; dispatch the task again.`;
-    let changed = false;
-    await store.update(
-      task.id,
-      (t) => {
-        // Finished by its owner between the listing and now.
-        if (t.status !== "running") return t;
-        for (const a of t.attempts) {
-          if (a.status !== "running") continue;
-          Object.assign(a, { status: "error", error: why, finished_at: now.toISOString() });
-        }
-        t.status = transition(t.status, "error", t.id);
-        changed = true;
-        return t;
-      },
-      now,
-    );
-    await releaseRun(store.ws, task.id);
-    if (changed) done.push(`${task.id}: ${why}`);
+    const line = await recoverIfOrphaned(store, task, now);
+    if (line) done.push(line);
   }
   return done;
+}
+
+/**
+ * One task, as the start-up repair treats it: left `running` by a process that is gone, it becomes
+ * `error` ("interrupted"). Called whenever a task is touched (get_task, dispatch, discard), so a
+ * long-lived server notices a peer's crash too. Returns what was repaired, or null.
+ */
+export async function recoverIfOrphaned(
+  store: TaskStore,
+  task: StoredTask,
+  now = new Date(),
+): Promise<string | null> {
+  if (task.status !== "running") return null;
+  const owner = await readMarker(store.ws.dir, task.id);
+  if (owner && ownerAlive(owner)) return null;
+  const why = `interrupted: the server process running it${owner ? ` (pid ${owner.pid})` : ""} stopped before the attempt finished; dispatch the task again.`;
+  // The dead process recorded every model call in the ledger but never wrote the attempt's total.
+  const spent = await ledgerUsage(store.ws, task);
+  let changed = false;
+  await store.update(
+    task.id,
+    (t) => {
+      // Finished by its owner between the read and now.
+      if (t.status !== "running") return t;
+      for (const a of t.attempts) {
+        if (a.status !== "running") continue;
+        Object.assign(a, { status: "error", error: why, finished_at: now.toISOString() });
+        const usage = spent.get(a.n);
+        if (usage) a.usage = { ...usage, model: a.usage.model };
+      }
+      t.status = transition(t.status, "error", t.id);
+      changed = true;
+      return t;
+    },
+    now,
+  );
+  await releaseRun(store.ws, task.id);
+  return changed ? `${task.id}: ${why}` : null;
+}
+
+/** Why a running task cannot be run again now, naming the process that runs it. */
+export async function runningMessage(ws: Workspace, taskId: string): Promise<string> {
+  const owner = await readMarker(ws.dir, taskId);
+  return owner
+    ? runningElsewhere(taskId, owner).message
+    : `task_id ${taskId} is running; wait for it or poll get_task.`;
+}
+
+type AttemptUsage = Omit<Attempt["usage"], "model">;
+
+/** Execution usage the ledger holds for each attempt of `task`, by attempt number. */
+async function ledgerUsage(ws: Workspace, task: StoredTask): Promise<Map<number, AttemptUsage>> {
+  const byAttempt = new Map<number, AttemptUsage>();
+  const { entries } = await ledgerAt(ws.dir).read({ project: task.project });
+  for (const e of entries) {
+    if (e.task !== task.id || e.attempt === undefined || e.phase !== "execution") continue;
+    const sum = byAttempt.get(e.attempt) ?? {
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_read_tokens: 0,
+      cache_write_tokens: 0,
+      cost_usd: 0,
+    };
+    sum.input_tokens += e.input_tokens;
+    sum.output_tokens += e.output_tokens;
+    sum.cache_read_tokens += e.cache_read_tokens;
+    sum.cache_write_tokens += e.cache_write_tokens;
+    sum.cost_usd =
+      sum.cost_usd === null || e.cost_usd === null
+        ? null
+        : Math.round((sum.cost_usd + e.cost_usd) * 1e9) / 1e9;
+    byAttempt.set(e.attempt, sum);
+  }
+  return byAttempt;
+}
+
+/** The task as stored, after repairing it if its owner process is gone (see recoverIfOrphaned). */
+export async function touchTask(store: TaskStore, id: string): Promise<StoredTask> {
+  const task = await store.get(id);
+  if (task.status !== "running") return task;
+  const repaired = await recoverIfOrphaned(store, task);
+  if (!repaired) return task;
+  log.warn(`repair: ${repaired}`);
+  return store.get(id);
 }
 
 /**

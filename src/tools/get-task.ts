@@ -24,8 +24,9 @@ export const getTaskTool = defineTool({
     .strict(),
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle({ task_id }, ctx) {
-    const store = await ctx.tasks();
-    const task = await store.get(task_id);
+    const { touchTask } = await import("../store/recovery.js");
+    // A task whose owner process is gone is repaired when looked at, as at start-up.
+    const task = await touchTask(await ctx.tasks(), task_id);
     const ws = await ctx.workspace();
     // The latest attempts matter; older ones stay in the task file.
     const shown = task.attempts.slice(-ATTEMPTS_SHOWN);

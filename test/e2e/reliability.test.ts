@@ -2,10 +2,13 @@
  * Issue 18's breaks, each as found by an attacker against the built server, each a regression test
  * named after its item ("#18.N").
  */
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { toolUse } from "../fakes/llm-server.js";
 import { byTitle, createTask, type DispatchEnv, startDispatchEnv } from "./dispatch-helpers.js";
 import { editSubtract, finish, MATH, spec } from "./fixtures.js";
-import { textOf } from "./harness.js";
+import { git, textOf } from "./harness.js";
 
 const CATASTROPHIC = { run: `printf '${"a".repeat(34)}!'`, expect_output: "/^(a+)+$/" };
 
@@ -102,5 +105,50 @@ describe("#18.7 caller text is echoed bounded, and oversized fields are refused"
     });
     expect(run.isError, textOf(run)).toBeFalsy();
     expect(replyBytes(run)).toBeLessThan(20_000);
+  });
+});
+
+describe("#18.9 what an attempt keeps is bounded", () => {
+  it("a huge finish summary is cut to 4000 characters in the task file", async () => {
+    env = await startDispatchEnv({ "src/math.ts": MATH });
+    const summary = `Done. ${"z".repeat(500_000)}`;
+    env.fake.setHandler(
+      byTitle({ "Add subtract": [editSubtract, toolUse("finish", { status: "complete", summary })] }),
+    );
+    const id = await createTask(env, spec("Add subtract"));
+    const d = await env.server.call("dispatch_to_small_model", { task_id: id });
+    expect(d.isError, textOf(d)).toBeFalsy();
+    const file = join(env.repo, "mini-projects", `${id}.json`);
+    expect(statSync(file).size).toBeLessThan(20_000);
+    const stored = JSON.parse(readFileSync(file, "utf8")) as { attempts: { report: string }[] };
+    expect(stored.attempts[0]!.report).toHaveLength(4000);
+    expect(stored.attempts[0]!.report.startsWith("Done. zzz")).toBe(true);
+  });
+});
+
+describe("#18.5 validated code is accepted code", () => {
+  it("a validation command that edits the committed files fails the attempt as 'validation changed files'", async () => {
+    env = await startDispatchEnv({ "src/math.ts": MATH });
+    env.fake.setHandler(byTitle({ "Add subtract": [editSubtract, finish] }));
+    const id = await createTask(
+      env,
+      spec("Add subtract", {
+        validation: [{ run: "grep -q subtract src/math.ts && sed -i 's/a - b/b - a/' src/math.ts" }],
+      }),
+    );
+    const d = await env.server.call("dispatch_to_small_model", { task_id: id, max_fix_rounds: 0 });
+    expect(d.isError, textOf(d)).toBeFalsy();
+    const [r] = (
+      d.structuredContent as {
+        results: { status: string; validation: { passed: boolean; failed?: { output: string }[] } }[];
+      }
+    ).results;
+    expect(r!.status).toBe("failed");
+    expect(r!.validation.passed).toBe(false);
+    expect(r!.validation.failed!.at(-1)!.output).toMatch(
+      /^validation changed files \(src\/math\.ts\); a validation command must only check/,
+    );
+    // The branch holds the executor's code, and the worktree was put back to it.
+    expect(git(env.repo, "show", `delegate/${id}:src/math.ts`)).toContain("return a - b;");
   });
 });
