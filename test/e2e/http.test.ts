@@ -370,16 +370,24 @@ describe("Streamable HTTP: tools over the SDK client", () => {
           task_id: string;
           status: string;
           files_changed: { path: string }[];
-          validation: { passed: boolean };
-          usage: { input_tokens: number; model: string };
         }[];
       }
     ).results;
     expect(result!.task_id).toBe(taskId);
     expect(result!.status, textOf(dispatched)).toBe("passed");
     expect(result!.files_changed.map((f) => f.path)).toEqual(["src/math.ts"]);
-    expect(result!.validation.passed).toBe(true);
-    expect(result!.usage.input_tokens).toBeGreaterThan(0);
+    // A passing task is read once (id, status, files); its validation and usage are in get_task.
+    const got = (await client.callTool({
+      name: "get_task",
+      arguments: { task_id: taskId },
+    })) as CallToolResult;
+    const attempt = (
+      got.structuredContent as {
+        attempts: { validation: { passed: boolean }; usage: { input_tokens: number } }[];
+      }
+    ).attempts[0]!;
+    expect(attempt.validation.passed).toBe(true);
+    expect(attempt.usage.input_tokens).toBeGreaterThan(0);
     expect(llm.handlerErrors).toEqual([]);
     expect(llm.requests).toHaveLength(3);
     expect(llm.requests[0]!.apiKey).toBe("x");
