@@ -110,6 +110,11 @@ export const GOALS = {
     45_000,
     "bytes",
   ),
+  "savings-model.transcript-import-rss": ratio(
+    "savings model",
+    "peak RSS importing a large Claude Code transcript vs streaming the file",
+    2,
+  ),
 } satisfies Record<string, Goal>;
 
 export type GoalId = keyof typeof GOALS;
