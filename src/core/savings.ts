@@ -457,7 +457,9 @@ export function computeSavings(input: SavingsInput): SavingsReport {
     });
   }
   if (executorRecords.length > 0) {
-    const models = [...new Set(executorRecords.map((e) => e.model))].join(", ");
+    const allModels = [...new Set(executorRecords.map((e) => e.model))];
+    // Any model id can be logged: the list is cut so the report stays bounded.
+    const models = `${allModels.slice(0, 5).join(", ")}${allModels.length > 5 ? ` and ${allModels.length - 5} more` : ""}`;
     actualTerms.push({
       term: "executor",
       side: "actual",
