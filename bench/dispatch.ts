@@ -23,15 +23,12 @@ import {
 import { PROJECT_ROOT, removeDir, textOf } from "../test/e2e/harness.js";
 import type { FakeAnswer, FakeHandler, FakeMessage, FakeRequest } from "../test/fakes/llm-server.js";
 import { toolUse } from "../test/fakes/llm-server.js";
+import type { GoalId } from "./goals.js";
 import { round, sleep, timeMs } from "./stats.js";
 import { cpuMs } from "./stdio.js";
 import type { Bench, BenchRow } from "./types.js";
 
 const GROUP = "dispatch";
-const CONTEXT_GOAL = 1.15;
-const PARALLEL_GOAL = 1.25;
-const PASSING_RESULT_GOAL = 300;
-const FAILING_RESULT_GOAL = 1500;
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -173,6 +170,7 @@ function linesOf(text: string, start: number, end: number): string {
 
 interface Shape {
   label: string;
+  goal: GoalId;
   title: string;
   spec: Record<string, unknown>;
 }
@@ -180,11 +178,13 @@ interface Shape {
 const SHAPES: Shape[] = [
   {
     label: "3-line file, edit",
+    goal: "dispatch.context-small",
     title: "Ctx small edit",
     spec: {},
   },
   {
     label: "new file from two ranges (40 + 41 lines)",
+    goal: "dispatch.context-two-ranges",
     title: "Ctx two excerpts",
     spec: {
       objective: "Create src/summary.ts that formats Record0 amounts with format3.",
@@ -210,6 +210,7 @@ const SHAPES: Shape[] = [
   },
   {
     label: "120-line file, whole file read, edit",
+    goal: "dispatch.context-whole-file",
     title: "Ctx whole medium file",
     spec: {
       objective: "Make format0 use two fraction digits in src/format.ts.",
@@ -222,6 +223,7 @@ const SHAPES: Shape[] = [
   },
   {
     label: "in the 2,000–5,000 sweet spot: 160-line range + 120-line file edited whole",
+    goal: "dispatch.context-sweet-spot",
     title: "Ctx sweet spot",
     spec: {
       objective: "Make format0 to format9 in src/format.ts use the LIMIT rule of the service handlers.",
@@ -237,6 +239,7 @@ const SHAPES: Shape[] = [
   },
   {
     label: "3,000-line file, 30-line range, edit",
+    goal: "dispatch.context-big-file",
     title: "Ctx big file range",
     spec: {
       objective: "Make handler187 reject negative amounts in src/handlers.ts.",
@@ -283,8 +286,7 @@ async function contextRows(env: DispatchEnv): Promise<BenchRow[]> {
       unit: "tokens",
       reference: minimum,
       ratio: round(ratio),
-      goal: `≤ ${CONTEXT_GOAL}× minimum`,
-      met: ratio <= CONTEXT_GOAL,
+      goal: shape.goal,
       note: `first request as sent (system + tool definitions + messages) vs minimum (system prompt + executor tool interface ${toolInterface} + rendered spec + the requested lines, raw); packing over the minimum (line numbers, file tags, headings, wire form of the tools): ${packing}; against the minimum without the tool interface: ${round(sent.total / bare)}×`,
     });
   }
@@ -347,8 +349,7 @@ async function parallelRows(env: DispatchEnv, quick: boolean): Promise<BenchRow[
       unit: "ms",
       reference: ideal,
       ratio: round(ratio),
-      goal: `≤ ${PARALLEL_GOAL}× ideal`,
-      met: ratio <= PARALLEL_GOAL,
+      goal: "dispatch.parallel-20",
       note: `ideal = ceil(${tasks} tasks / concurrency ${concurrency}) × per-task critical path (${CALLS_PER_TASK} calls × ${latencyMs} ms) = ${ideal} ms; every task passed; against ceil(${tasks}/${concurrency}) × the task alone (${Math.round(alone.ms)} ms): ${round(batch.ms / (Math.ceil(tasks / concurrency) * alone.ms))}×`,
     },
     {
@@ -386,8 +387,8 @@ async function resultSizeRows(env: DispatchEnv): Promise<BenchRow[]> {
   const failing = await create(env, baseSpec("Size failing", { validation: [{ run: LONG_FAILURE }] }));
   const rows: BenchRow[] = [];
   for (const [label, id, goal] of [
-    ["passing", passing.id, PASSING_RESULT_GOAL],
-    ["failing (400 lines of failure output)", failing.id, FAILING_RESULT_GOAL],
+    ["passing", passing.id, "dispatch.result-passing"],
+    ["failing (400 lines of failure output)", failing.id, "dispatch.result-failing"],
   ] as const) {
     const { structured } = await dispatch(env, { task_id: id });
     const tokens = countTokens(JSON.stringify(structured));
@@ -396,8 +397,7 @@ async function resultSizeRows(env: DispatchEnv): Promise<BenchRow[]> {
       name: `result the planner reads, ${label}`,
       value: tokens,
       unit: "tokens",
-      goal: `≤ ${goal.toLocaleString("en-US")} tokens`,
-      met: tokens <= goal,
+      goal,
       note: `o200k of JSON.stringify(structuredContent) for one task; status ${structured.results[0]!.status}`,
     });
   }
@@ -545,6 +545,7 @@ async function costRows(quick: boolean): Promise<BenchRow[]> {
         name: "fixed workload: savings",
         value: round(report.savings_pct, 1),
         unit: "%",
+        goal: "cost.savings",
         note: `savings $${round(report.savings_usd, 4)}; a drop against the last RESULTS.md is a regression`,
       },
     ];

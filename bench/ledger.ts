@@ -1,21 +1,33 @@
 /**
  * Ledger benchmarks: (1) appending records one append() each, fsynced, against the same appends
- * without fsync in the same run (the durability cost); (2) reading a 100,000-record ledger and
- * computing the savings report, the work behind `savings_report`, against a 1 s goal.
+ * without fsync in the same run (the durability cost); (2) the savings report over a
+ * 1,000,000-record ledger through the ledger index, in process and through the CLI, against a 1 s
+ * goal, with the full read it replaced as the reference.
  */
-import { mkdtemp, realpath, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { once } from "node:events";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, realpath, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import type { Config } from "../src/config/schema.js";
 import type { LedgerEntry, LedgerPhase } from "../src/core/ledger-entry.js";
 import { computeSavings } from "../src/core/savings.js";
-import { Ledger } from "../src/store/ledger.js";
+import { LEDGER_FILE, Ledger } from "../src/store/ledger.js";
 import { buildSavingsReport } from "../src/store/report.js";
+import { CLI } from "../test/e2e/harness.js";
+import { loadNow, runsOf } from "./reference.js";
 import type { Bench, BenchRow } from "./types.js";
+
+const run = promisify(execFile);
 
 const GROUP = "ledger";
 const PROJECT = "bench";
-const TASKS = 50;
+const TASKS = 3_000;
+/** One ledger for many projects, as it grows over months: the reported one holds 1 in PROJECTS records. */
+const PROJECTS = 100;
+const taskId = (t: number) => `${PROJECT}/${String(t + 1).padStart(2, "0")}-task`;
 const PHASES: LedgerPhase[] = [
   "exploration",
   "planning",
@@ -44,13 +56,11 @@ const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 function record(i: number): LedgerEntry {
   const phase = PHASES[i % PHASES.length]!;
   const executor = phase === "execution" || phase === "testing";
-  const task = i % TASKS;
+  const task = Math.floor(i / PROJECTS) % TASKS;
   return {
     ts: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
-    project: i % 10 === 9 ? "other" : PROJECT,
-    ...(executor
-      ? { task: `${PROJECT}/${String(task + 1).padStart(2, "0")}-task`, attempt: 1 + (i % 3) }
-      : {}),
+    project: i % PROJECTS === 0 ? PROJECT : `p${i % PROJECTS}`,
+    ...(executor ? { task: taskId(task), attempt: 1 + (i % 3) } : {}),
     phase,
     model: executor ? "claude-haiku-4-5" : "claude-sonnet-4-5",
     provider: "anthropic",
@@ -99,61 +109,115 @@ async function appendRows(dir: string, quick: boolean): Promise<BenchRow[]> {
   ];
 }
 
-async function reportRows(root: string, quick: boolean): Promise<BenchRow[]> {
-  const n = quick ? 2_000 : 100_000;
-  const dir = join(root, "mini-projects");
-  const ledger = new Ledger(join(dir, "ledger.jsonl"));
-  const chunk = 5_000;
-  for (let i = 0; i < n; i += chunk) {
-    await ledger.appendMany(Array.from({ length: Math.min(chunk, n - i) }, (_, j) => record(i + j)));
+/** Writes `n` records straight to the file (the fixture; appends are timed above). */
+async function writeLedger(path: string, from: number, n: number): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const out = createWriteStream(path, { flags: "a" });
+  const chunk = 10_000;
+  for (let i = from; i < from + n; i += chunk) {
+    let text = "";
+    for (let j = i; j < Math.min(i + chunk, from + n); j++) text += `${JSON.stringify(record(j))}\n`;
+    if (!out.write(text)) await once(out, "drain");
   }
-  const tasks = Array.from({ length: TASKS }, (_, t) => ({
-    id: `${PROJECT}/${String(t + 1).padStart(2, "0")}-task`,
+  out.end();
+  await once(out, "close");
+}
+
+function taskList() {
+  return Array.from({ length: TASKS }, (_, t) => ({
+    id: taskId(t),
     status: "passed",
     estimate: { input_tokens: 3000, output_tokens: 500, cost_usd: 0.0055, model: "claude-haiku-4-5" },
   }));
-  const planner = { input_per_mtok: 3, output_per_mtok: 15 };
+}
 
-  // The first full report loads the price catalog; it is the cold figure a user sees once.
-  const cold = await time(() =>
-    buildSavingsReport({ workspaceRoot: root, dir, project: PROJECT, config, tasks }),
-  );
-  let read: Awaited<ReturnType<Ledger["read"]>> | undefined;
-  const readMs = await time(async () => {
-    read = await ledger.read({ project: PROJECT });
-  });
-  const computeMs = await time(async () =>
+async function timedRuns(runs: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) out.push(await time(fn));
+  return out;
+}
+
+async function reportRows(root: string, quick: boolean): Promise<BenchRow[]> {
+  const n = quick ? 2_000 : 1_000_000;
+  const label = n.toLocaleString("en-US");
+  const dir = join(root, "mini-projects");
+  const ledgerPath = join(dir, LEDGER_FILE);
+  await writeLedger(ledgerPath, 0, n);
+  const tasks = taskList();
+  const report = () => buildSavingsReport({ workspaceRoot: root, dir, project: PROJECT, config, tasks });
+  const runs = quick ? 3 : 5;
+
+  // The reference: what every report used to do, read the whole ledger and compute.
+  const fullRead = await time(async () => {
+    const read = await new Ledger(ledgerPath).read({ project: PROJECT });
     computeSavings({
       project: PROJECT,
-      entries: read!.entries,
+      entries: read.entries,
       plannerModel: "claude-sonnet-4-5",
-      plannerPrice: planner,
+      plannerPrice: { input_per_mtok: 3, output_per_mtok: 15 },
       tasks,
-      warnings: read!.warnings,
-    }),
+      warnings: read.warnings,
+    });
+  });
+  // No index yet: the first report splits the whole ledger once into per-project shards.
+  const rebuild = await time(report);
+  const steady = runsOf(await timedRuns(runs, report));
+  // Appends keep the index current; a report then reads its shard and what the index lacks.
+  const appended = quick ? 100 : 1_000;
+  const ledger = new Ledger(ledgerPath, { fsync: false });
+  for (let i = n; i < n + appended; i++) await ledger.append(record(i));
+  const afterAppends = runsOf(await timedRuns(runs, report));
+  // Records the index never saw (a kill after the append, another writer): the report catches up.
+  await writeLedger(ledgerPath, n + appended, appended);
+  const catchUp = await time(report);
+  const cli = runsOf(
+    await timedRuns(runs, () =>
+      run(process.execPath, [CLI, "report", "--project", PROJECT, "--json", "--root", root], {
+        cwd: root,
+        maxBuffer: 64 << 20,
+      }),
+    ),
   );
-  const full = await time(() =>
-    buildSavingsReport({ workspaceRoot: root, dir, project: PROJECT, config, tasks }),
-  );
-  const label = n.toLocaleString("en-US");
+  const load = loadNow();
+  const size = `${label} records (${Math.round((await stat(ledgerPath)).size / 2 ** 20)} MiB) of ${PROJECTS} projects; the reported one: ${Math.ceil(n / PROJECTS).toLocaleString("en-US")} records over ${TASKS.toLocaleString("en-US")} tasks`;
   return [
     {
       group: GROUP,
-      name: `read ${label}-record ledger + computeSavings`,
-      value: round(readMs + computeMs),
+      name: `savings report over ${label} ledger records (read, price, compute, write LOG.md), index in place`,
+      value: steady.median,
       unit: "ms",
-      goal: "< 1000 ms",
-      met: readMs + computeMs < 1000,
-      note: `read ${round(readMs)} ms (${read!.entries.length} of the project's records), compute ${round(computeMs)} ms`,
+      runs: steady,
+      reference: round(fullRead),
+      ratio: round(steady.median / fullRead),
+      goal: "ledger.report-1m",
+      load,
+      note: `${size}; reference: reading the whole ledger and computing, as every report did before the index (1 run); after ${appended.toLocaleString("en-US")} more appends: median ${afterAppends.median} ms (max ${afterAppends.max}). A project holding most of the ledger still reads all its own records: its report grows with its size`,
     },
     {
       group: GROUP,
-      name: `savings report over ${label} records (read, price, compute, write LOG.md)`,
-      value: round(full),
+      name: `first report with no index (split from the ${label}-record ledger), once`,
+      value: round(rebuild),
       unit: "ms",
-      goal: "< 1000 ms",
-      met: full < 1000,
-      note: `second run; the first, loading the price catalog, took ${round(cold)} ms`,
+      load,
+      note: "paid once per ledger (or after the index is lost or stale), then appends keep it current",
+    },
+    {
+      group: GROUP,
+      name: `report after ${appended.toLocaleString("en-US")} records appended without an index update (the crash case), once`,
+      value: round(catchUp),
+      unit: "ms",
+      load,
+      note: "the index is behind the ledger; the report splits the missing records into their shards first",
+    },
+    {
+      group: GROUP,
+      name: `\`delegate-mcp report --project ${PROJECT} --json\` over ${label} records, spawn to exit`,
+      value: cli.median,
+      unit: "ms",
+      runs: cli,
+      goal: "ledger.cli-report-1m",
+      load,
+      note: "a fresh process each run: node start, the index checked against the ledger, the shard read, report printed",
     },
   ];
 }

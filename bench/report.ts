@@ -1,8 +1,11 @@
 /** The two renderings of a benchmark run: the terminal table and bench/RESULTS.md. */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { arch, cpus, loadavg, release, totalmem, type } from "node:os";
-import type { BenchRow } from "./types.js";
+import { arch, cpus, release, totalmem, type } from "node:os";
+import { evaluateGoals, type GoalResult, goalSummary, goalText } from "./goals.js";
+import type { BenchRow, Runs } from "./types.js";
+
+export { loadNow as load } from "./reference.js";
 
 export interface Machine {
   cpu: string;
@@ -44,45 +47,85 @@ export function revision(): string {
   }
 }
 
-/** 1-minute load average, so a reader can tell a busy machine from a slow server. */
-export function load(): number {
-  return Number(loadavg()[0]!.toFixed(2));
-}
-
 function formatNumber(n: number): string {
   if (Number.isInteger(n)) return n.toLocaleString("en-US");
   return n.toLocaleString("en-US", { maximumFractionDigits: 5 });
 }
 
-function cells(row: BenchRow): string[] {
+function runsCell(runs: Runs | undefined): string {
+  return runs
+    ? `${formatNumber(runs.min)} / ${formatNumber(runs.median)} / ${formatNumber(runs.max)} (${runs.n})`
+    : "";
+}
+
+/** The verdict of each row that measures a goal, by row. */
+function verdicts(results: readonly GoalResult[]): Map<BenchRow, GoalResult> {
+  const out = new Map<BenchRow, GoalResult>();
+  for (const r of results) if (r.row) out.set(r.row, r);
+  return out;
+}
+
+function cells(row: BenchRow, result: GoalResult | undefined): string[] {
   return [
     row.group,
     row.name,
     `${formatNumber(row.value)} ${row.unit}`,
+    runsCell(row.runs),
     row.reference === undefined ? "" : formatNumber(row.reference),
     row.ratio === undefined ? "" : `${row.ratio}×`,
-    row.goal ?? "",
-    row.met === undefined ? "" : row.met ? "yes" : "NO",
+    result ? goalText(result.goal) : "",
+    result ? result.verdict : "",
   ];
 }
 
-/** A plain-text table for the terminal, one line per row. */
+/** Goals no row measured, as table lines of their group. */
+function unmeasuredCells(result: GoalResult): string[] {
+  return [result.goal.group, result.goal.figure, "—", "", "", "", goalText(result.goal), result.verdict];
+}
+
+/** A plain-text table for the terminal, one line per row, then the goals nothing measured. */
 export function renderTable(rows: BenchRow[]): string {
-  const header = ["group", "figure", "value", "reference", "ratio", "goal", "met"];
-  const body = rows.map(cells);
+  const results = evaluateGoals(rows);
+  const byRow = verdicts(results);
+  const header = [
+    "group",
+    "figure",
+    "value",
+    "min / median / max (n)",
+    "reference",
+    "ratio",
+    "goal",
+    "verdict",
+  ];
+  const body = [
+    ...rows.map((r) => cells(r, byRow.get(r))),
+    ...results.filter((r) => !r.row).map(unmeasuredCells),
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (r: string[]) =>
     r
-      .map((c, i) => (i === 2 || i === 3 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .map((c, i) => (i >= 2 && i <= 5 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join("  ")
       .trimEnd();
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 
-export function goalSummary(rows: BenchRow[]): { met: number; total: number; missed: BenchRow[] } {
-  const withGoal = rows.filter((r) => r.met !== undefined);
-  const missed = withGoal.filter((r) => r.met === false);
-  return { met: withGoal.length - missed.length, total: withGoal.length, missed };
+/** "N of M met", then one line per goal not met, unmet first as the table orders them. */
+export function renderHeadline(rows: BenchRow[]): string[] {
+  const summary = goalSummary(evaluateGoals(rows));
+  const out = [`Goals met: ${summary.met} of ${summary.total}.`];
+  for (const r of summary.unmet) out.push(`- ${r.verdict}: ${r.goal.group}: ${unmetDetail(r)}`);
+  return out;
+}
+
+function unmetDetail(r: GoalResult): string {
+  const goal = goalText(r.goal);
+  if (!r.row) return `${r.goal.figure} (goal ${goal})${r.goal.pending ? `; ${r.goal.pending}` : ""}`;
+  const row = r.row;
+  const ratio =
+    row.ratio === undefined ? "" : ` (${row.ratio}× of ${formatNumber(row.reference ?? Number.NaN)})`;
+  const broken = row.referenceBroken ? `; ${row.referenceBroken}` : "";
+  return `${row.name} — ${formatNumber(row.value)} ${row.unit}${ratio}, goal ${goal}${broken}`;
 }
 
 const mdCell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
@@ -99,6 +142,19 @@ export interface ResultsInput {
   findings?: string | undefined;
 }
 
+/** One line per table: what its figures are and how to judge them. */
+const READING: Record<string, string> = {
+  server:
+    "each ratio is ours against @modelcontextprotocol/server-filesystem started and called the same way in the same run (spawn with three pipes, then initialize and one real tool call); timed rows give min / median / max over their runs.",
+  dispatch:
+    "context rows compare the executor's first request with the least it could be sent; parallel rows compare wall time with the ideal schedule (rounds × the per-task LLM latency), so 1.0× means the server added nothing.",
+  cost: "a fixed workload through the fake LLM with real o200k counts; the savings goal is DESIGN's promise for repetitive work, measured here, not assumed.",
+  validation:
+    "the runner against a plain spawn started exactly as the runner starts its child (same shell, stdin ignored); a reference outside its plausible range marks the row broken.",
+  ledger:
+    "report times run over a ledger of the stated size through the real code (and the real CLI); byte rows are the JSON the client receives, against the 45,000-byte result budget.",
+};
+
 const FINDINGS = "## Findings";
 const REPRODUCE = "## Reproduce";
 
@@ -113,7 +169,6 @@ export function findingsOf(markdown: string): string | undefined {
 /** bench/RESULTS.md: when and where, the goals in one line, then one table per group. */
 export function renderResults(input: ResultsInput): string {
   const { rows, machine: m } = input;
-  const summary = goalSummary(rows);
   const out: string[] = [
     "# Benchmark results",
     "",
@@ -130,28 +185,33 @@ export function renderResults(input: ResultsInput): string {
     `| load average (1 min) at start / end | ${input.loadAtStart} / ${input.loadAtEnd} |`,
     `| duration | ${(input.durationMs / 1000).toFixed(0)} s |`,
     "",
-    `**Goals met: ${summary.met} of ${summary.total}.**`,
   ];
-  if (summary.missed.length) {
-    out.push("", "Not met:");
-    for (const r of summary.missed)
-      out.push(
-        `- ${r.group}: ${r.name} — ${formatNumber(r.value)} ${r.unit}${r.ratio === undefined ? "" : ` (${r.ratio}× of ${formatNumber(r.reference ?? Number.NaN)})`}, goal ${r.goal}`,
-      );
-  }
-  const groups = [...new Set(rows.map((r) => r.group))];
+  const [headline, ...unmet] = renderHeadline(rows);
+  out.push(`**${headline}**`);
+  if (unmet.length) out.push("", "Not met (a goal nothing measured counts as not met):", ...unmet);
+  const results = evaluateGoals(rows);
+  const byRow = verdicts(results);
+  const groups = [...new Set([...rows.map((r) => r.group), ...results.map((r) => r.goal.group)])];
   for (const group of groups) {
+    out.push("", `## ${group}`, "");
+    if (READING[group]) out.push(`How to read this: ${READING[group]}`, "");
     out.push(
-      "",
-      `## ${group}`,
-      "",
-      "| figure | value | reference | ratio | goal | met | note |",
-      "|---|--:|--:|--:|---|---|---|",
+      "| figure | value | min / median / max (n) | reference | ratio | goal | verdict | load | note |",
+      "|---|--:|--:|--:|--:|---|---|--:|---|",
     );
     for (const r of rows.filter((x) => x.group === group)) {
-      const [, name, value, reference, ratio, goal, met] = cells(r).map(mdCell);
+      const [, name, value, runs, reference, ratio, goal, verdict] = cells(r, byRow.get(r)).map(mdCell);
+      const note = [r.referenceBroken ? `reference broken: ${r.referenceBroken}` : "", r.note ?? ""]
+        .filter(Boolean)
+        .join("; ");
       out.push(
-        `| ${name} | ${value} | ${reference} | ${ratio} | ${goal} | ${met} | ${mdCell(r.note ?? "")} |`,
+        `| ${name} | ${value} | ${runs} | ${reference} | ${ratio} | ${goal} | ${verdict} | ${r.load ?? ""} | ${mdCell(note)} |`,
+      );
+    }
+    for (const r of results.filter((x) => !x.row && x.goal.group === group)) {
+      const [, name, value, runs, reference, ratio, goal, verdict] = unmeasuredCells(r).map(mdCell);
+      out.push(
+        `| ${name} | ${value} | ${runs} | ${reference} | ${ratio} | ${goal} | ${verdict} | | ${mdCell(r.goal.pending ?? "no row measured it in this run")} |`,
       );
     }
   }

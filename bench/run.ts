@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { findingsOf, goalSummary, load, machine, renderResults, renderTable, revision } from "./report.js";
+import { findingsOf, load, machine, renderHeadline, renderResults, renderTable, revision } from "./report.js";
 import { round } from "./stats.js";
 import { runSuite } from "./suite.js";
 
@@ -30,9 +30,7 @@ const run = await runSuite({ quick }, (name, result, ms) => {
 const loadAtEnd = load();
 
 process.stdout.write(`\n${renderTable(run.rows)}\n\n`);
-const summary = goalSummary(run.rows);
-process.stdout.write(`Goals met: ${summary.met} of ${summary.total}.\n`);
-for (const r of summary.missed) process.stdout.write(`  not met: ${r.group}: ${r.name} (goal ${r.goal})\n`);
+process.stdout.write(`${renderHeadline(run.rows).join("\n")}\n`);
 
 if (run.failures.length) {
   process.stderr.write(

@@ -94,3 +94,28 @@ export function usageOf(entry: LedgerEntry): Usage {
     cache_write_tokens: entry.cache_write_tokens,
   };
 }
+
+/**
+ * One ledger line: the record, a warning naming the line when it is not one, or undefined for a
+ * blank line. `name` is the ledger's file name, for the warning.
+ */
+export function parseLedgerLine(
+  line: string,
+  lineNo: number,
+  name: string,
+): LedgerEntry | string | undefined {
+  if (line.trim() === "") return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    return `${name} line ${lineNo} is not valid JSON; skipped.`;
+  }
+  const parsed = ledgerEntryReadSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join(".") || "(record)";
+    return `${name} line ${lineNo} is not a ledger record (${field}: ${issue.message}); skipped.`;
+  }
+  return parsed.data;
+}

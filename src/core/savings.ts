@@ -146,6 +146,8 @@ export interface SavingsInput {
   tasks: readonly SavingsTaskInput[];
   /** Warnings from reading the ledger (skipped lines). */
   warnings?: readonly string[];
+  /** Skipped lines beyond those in `warnings` (the ledger index keeps only the first few). */
+  moreWarnings?: number;
   /** e.g. "@pydantic/genai-prices 0.1.8", shown in the report. */
   catalog?: string;
 }
@@ -319,9 +321,8 @@ export function computeSavings(input: SavingsInput): SavingsReport {
   if (input.plannerNote) warnings.push(input.plannerNote);
   const readWarnings = input.warnings ?? [];
   warnings.push(...readWarnings.slice(0, MAX_READ_WARNINGS));
-  if (readWarnings.length > MAX_READ_WARNINGS) {
-    warnings.push(`${readWarnings.length - MAX_READ_WARNINGS} more ledger lines were skipped.`);
-  }
+  const moreWarnings = Math.max(0, readWarnings.length - MAX_READ_WARNINGS) + (input.moreWarnings ?? 0);
+  if (moreWarnings > 0) warnings.push(`${moreWarnings} more ledger lines were skipped.`);
   for (const [model, n] of unpricedByModel) {
     warnings.push(
       `${model} has no known price: ${plural(n, "record")} with cost_usd null left out of the costs; add a price for it in delegate.config.json.`,
@@ -456,7 +457,9 @@ export function computeSavings(input: SavingsInput): SavingsReport {
     });
   }
   if (executorRecords.length > 0) {
-    const models = [...new Set(executorRecords.map((e) => e.model))].join(", ");
+    const allModels = [...new Set(executorRecords.map((e) => e.model))];
+    // Any model id can be logged: the list is cut so the report stays bounded.
+    const models = `${allModels.slice(0, 5).join(", ")}${allModels.length > 5 ? ` and ${allModels.length - 5} more` : ""}`;
     actualTerms.push({
       term: "executor",
       side: "actual",

@@ -3,7 +3,8 @@ import { type FileHandle, mkdir, open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { setTimeout as delay } from "node:timers/promises";
-import { type LedgerEntry, ledgerEntryReadSchema, ledgerEntrySchema } from "../core/ledger-entry.js";
+import { type LedgerEntry, ledgerEntrySchema, parseLedgerLine } from "../core/ledger-entry.js";
+import { indexOf } from "./ledger-index.js";
 import { writeFailure } from "./write-failure.js";
 
 /** The ledger's file name inside the delegate dir (mini-projects/ledger.jsonl). */
@@ -12,6 +13,8 @@ export const LEDGER_FILE = "ledger.jsonl";
 export interface LedgerOptions {
   /** fsync after every append (default true). Off only for the benchmark's reference figure. */
   fsync?: boolean;
+  /** Let appends keep the ledger index current (default true). */
+  index?: boolean;
 }
 
 export interface LedgerRead {
@@ -32,10 +35,12 @@ const SETTLE_MS = 2;
 export class Ledger {
   readonly path: string;
   private readonly fsync: boolean;
+  private readonly index: boolean;
 
   constructor(path: string, options: LedgerOptions = {}) {
     this.path = path;
     this.fsync = options.fsync ?? true;
+    this.index = options.index ?? true;
   }
 
   async append(entry: LedgerEntry): Promise<void> {
@@ -47,17 +52,24 @@ export class Ledger {
     if (entries.length === 0) return;
     let text = "";
     for (const entry of entries) text += `${serialize(entry)}\n`;
+    let fh: FileHandle;
     try {
-      const fh = await openForAppend(this.path);
+      fh = await openForAppend(this.path);
+    } catch (err) {
+      throw writeFailure(this.path, err);
+    }
+    try {
       try {
         if (await endsInTornLine(fh)) text = `\n${text}`;
         await writeAll(fh, Buffer.from(text, "utf8"));
         if (this.fsync) await fh.sync();
-      } finally {
-        await fh.close();
+      } catch (err) {
+        throw writeFailure(this.path, err);
       }
-    } catch (err) {
-      throw writeFailure(this.path, err);
+      // After the fsynced append, never before: a crash in between leaves the index behind, not ahead.
+      if (this.index) await indexOf(this.path).afterAppend(async () => (await fh.stat()).size);
+    } finally {
+      await fh.close();
     }
   }
 
@@ -73,22 +85,10 @@ export class Ledger {
     let lineNo = 0;
     const take = (line: string): void => {
       lineNo++;
-      if (line.trim() === "") return;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(line);
-      } catch {
-        warnings.push(`${name} line ${lineNo} is not valid JSON; skipped.`);
-        return;
-      }
-      const parsed = ledgerEntryReadSchema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const field = issue.path.join(".") || "(record)";
-        warnings.push(`${name} line ${lineNo} is not a ledger record (${field}: ${issue.message}); skipped.`);
-        return;
-      }
-      if (filter.project === undefined || parsed.data.project === filter.project) entries.push(parsed.data);
+      const got = parseLedgerLine(line, lineNo, name);
+      if (got === undefined) return;
+      if (typeof got === "string") warnings.push(got);
+      else if (filter.project === undefined || got.project === filter.project) entries.push(got);
     };
 
     const decoder = new StringDecoder("utf8");

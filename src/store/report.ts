@@ -18,6 +18,7 @@ import {
 import type { Usage } from "../core/usage.js";
 import { writeFileAtomic } from "./atomic.js";
 import { LEDGER_FILE, Ledger, ledgerAt } from "./ledger.js";
+import { indexOf, type ProjectRecords } from "./ledger-index.js";
 import { importPlannerUsage, type PlannerImport } from "./planner-usage.js";
 import { safePath } from "./safe-path.js";
 import type { TaskStore } from "./tasks.js";
@@ -200,7 +201,8 @@ export interface BuiltReport {
 }
 
 /**
- * Read the ledger, price the counterfactual at the planner's rates, compute the project's savings
+ * Read the project's records (the ledger index: its shard, plus what was appended since), price
+ * the counterfactual at the planner's rates, compute the project's savings
  * and write `<dir>/<project>/LOG.md` atomically (temp file + rename), keeping the Learnings
  * section the user wrote in the previous one.
  */
@@ -223,13 +225,16 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
   const imported = opts.env
     ? await importPlannerUsage({ config: opts.config, env: opts.env, ledger })
     : undefined;
-  const [read, plannerPrice, prices, previous] = await Promise.all([
-    ledger.read(),
+  const [records, plannerPrice, prices, previous] = await Promise.all([
+    // The project's shard of the ledger index; the whole ledger only when another process holds it.
+    indexOf(ledgerPath.abs)
+      .read(opts.project)
+      .then((r) => r ?? readWhole(ledger, opts.project)),
     priceOf(planner),
     pricesLabel(opts.config),
     readFile(logPath.abs, "utf8").catch(() => ""),
   ]);
-  const entries = read.entries.filter((e) => e.project === opts.project);
+  const entries = records.entries;
   if (opts.refuseEmpty && opts.tasks.length === 0 && entries.length === 0) {
     // A typo must not create a phantom project with an empty LOG.md.
     throw new UserError(`project "${opts.project}" has no tasks and no ledger records.`, "project");
@@ -237,8 +242,8 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
   const sessions = new Set(entries.filter((e) => e.origin === "client-transcript").map((e) => e.session));
   const sessionTurns: SessionTurn[] = [];
   const modelPrices: Record<string, Price | null> = {};
-  for (const e of read.entries) {
-    if (e.origin !== "client-transcript" || !e.session || !sessions.has(e.session)) continue;
+  for (const e of records.transcript) {
+    if (!e.session || !sessions.has(e.session)) continue;
     if (!e.sidechain) sessionTurns.push({ session: e.session, ts: e.ts, project: e.project, phase: e.phase });
     if (e.project === opts.project && !(e.model in modelPrices))
       modelPrices[e.model] = await priceOfAnyModel(opts.config, e.model);
@@ -252,9 +257,10 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
     sessionTurns,
     ...(imported?.note ? { plannerNote: imported.note } : {}),
     tasks: opts.tasks,
-    warnings: read.entries.some((e) => e.provider === "scripted")
-      ? [...read.warnings, SCRIPTED_WARNING]
-      : read.warnings,
+    warnings: records.entries.some((e) => e.provider === "scripted")
+      ? [...records.warnings, SCRIPTED_WARNING]
+      : records.warnings,
+    moreWarnings: records.moreWarnings,
     catalog: prices,
   });
   const learnings = extractLearnings(previous);
@@ -273,6 +279,17 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
 /** Said in every report a scripted (keyless try-out) attempt is part of. */
 export const SCRIPTED_WARNING =
   "scripted executor, not a model: its execution tokens are counted locally and cost $0, so these savings are not a model's.";
+
+/** The index's answer, from a full read of the ledger. */
+async function readWhole(ledger: Ledger, project: string): Promise<ProjectRecords> {
+  const read = await ledger.read();
+  return {
+    entries: read.entries.filter((e) => e.project === project),
+    transcript: read.entries.filter((e) => e.origin === "client-transcript"),
+    warnings: read.warnings,
+    moreWarnings: 0,
+  };
+}
 
 /** Readers see the old file or the new one, never half of one. */
 async function writeAtomically(path: string, text: string): Promise<void> {

@@ -16,6 +16,9 @@ import { writeFailure } from "./write-failure.js";
 
 const FILE_RE = /^(\d{2,4})-([a-z0-9][a-z0-9-]*)\.json$/;
 
+/** Plain code-unit order, the same on every machine (not the locale's). */
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Tasks as files: mini-projects/<project>/<NN>-<slug>.json (+ .md). */
 export class TaskStore {
   private readonly chains = new Map<string, Promise<unknown>>();
@@ -185,6 +188,113 @@ export class TaskStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;
+    }
+  }
+
+  /** Every task id on disk (of one project, when given), in order: project, then number. */
+  private async ids(project?: string): Promise<{ project: string; number: number; id: string }[]> {
+    const out: { project: string; number: number; id: string }[] = [];
+    for (const p of project ? [project] : await this.projects()) {
+      let names: string[];
+      try {
+        names = await readdir(this.projectDir(p));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw err;
+      }
+      for (const name of names) {
+        const m = FILE_RE.exec(name);
+        if (m) out.push({ project: p, number: Number(m[1]), id: formatTaskId(p, Number(m[1]), m[2]!) });
+      }
+    }
+    return out.sort((a, b) =>
+      a.project === b.project ? a.number - b.number || compare(a.id, b.id) : compare(a.project, b.project),
+    );
+  }
+
+  /**
+   * One page of tasks in list order, starting after the task `after` (a cursor: the last id of the
+   * previous page), so paging returns every task once even while new ones are created. `total`:
+   * every match, on the first page of a status filter and always without one.
+   */
+  async page(
+    filter: { project?: string; status?: TaskStatus; template?: string },
+    opts: { after?: string; limit: number },
+  ): Promise<{ tasks: StoredTask[]; warnings: string[]; total?: number; next?: string }> {
+    const fromTemplate = filter.template ? TEMPLATE_ID_RE.exec(filter.template)?.[1] : undefined;
+    const all = await this.ids(filter.project ?? fromTemplate);
+    // A template filter, like a status filter, needs each task's fields: both peek the same way.
+    const peek = filter.status !== undefined || filter.template !== undefined;
+    let start = 0;
+    if (opts.after !== undefined) {
+      const cursor = parseTaskId(opts.after);
+      if (!cursor)
+        throw new UserError(
+          `cursor "${opts.after}" is not one list_tasks gave; pass its next_cursor as is.`,
+          "cursor",
+        );
+      const key = { project: cursor.project, number: cursor.number, id: opts.after };
+      start = all.findIndex((t) =>
+        t.project === key.project
+          ? t.number > key.number || (t.number === key.number && compare(t.id, key.id) > 0)
+          : compare(t.project, key.project) > 0,
+      );
+      if (start < 0) start = all.length;
+    }
+    const tasks: StoredTask[] = [];
+    const warnings: string[] = [];
+    let matched = 0;
+    let more = false;
+    let last = -1;
+    // The first page of a status filter looks at every task to count the matches; later pages
+    // read only from the cursor until the page is full (one more match says more follow).
+    const counting = peek && opts.after === undefined;
+    for (let i = start; i < all.length; i++) {
+      // Without a status filter a page is `limit` files, damaged ones included (each is a warning).
+      if (!peek && i - start >= opts.limit) break;
+      if (tasks.length === opts.limit && more && !counting) break;
+      const full = tasks.length === opts.limit;
+      if (peek && !(await this.hasFields(all[i]!.id, filter))) continue;
+      let task: StoredTask;
+      try {
+        task = await this.get(all[i]!.id);
+      } catch (err) {
+        if (!full) {
+          warnings.push((err as Error).message);
+          last = i;
+        }
+        continue;
+      }
+      matched++;
+      if (full) more = true;
+      else {
+        tasks.push(task);
+        last = i;
+      }
+    }
+    if (!peek) more = last >= 0 && last < all.length - 1;
+    const total = !peek ? all.length : counting ? matched : undefined;
+    return {
+      tasks,
+      warnings,
+      ...(total !== undefined ? { total } : {}),
+      ...(more ? { next: all[last]!.id } : {}),
+    };
+  }
+
+  /** A cheap look at a task's status (no validation); a file that cannot be read counts as a match, so get() reports it. */
+  private async hasFields(id: string, filter: { status?: TaskStatus; template?: string }): Promise<boolean> {
+    try {
+      const raw = JSON.parse(await readFile(this.jsonPath(id), "utf8")) as {
+        status?: unknown;
+        template?: unknown;
+      };
+      return (
+        (filter.status === undefined || raw.status === filter.status) &&
+        (filter.template === undefined || raw.template === filter.template)
+      );
+    } catch {
+      return true;
     }
   }
 
