@@ -59,7 +59,9 @@ describe("#18.6 commands that can never run are refused before anything is paid"
       spec("Long run", { validation: [{ run: `echo ${"x".repeat(140_000)}` }] }),
     );
     expect(long.isError).toBe(true);
-    expect(textOf(long)).toBe("validation[0].run must be at most 8000 characters long.");
+    expect(textOf(long)).toBe(
+      "validation[0].run must be at most 8000 characters long; shorten it (put a long script in a file and run the file).",
+    );
     const listed = await env.server.call("list_tasks", { project: "calc" });
     expect((listed.structuredContent as { count: number }).count).toBe(0);
     expect(env.fake.requests).toHaveLength(0);
@@ -85,7 +87,7 @@ describe("#18.7 caller text is echoed bounded, and oversized fields are refused"
       spec("Huge step", { steps: ["x".repeat(200_000)] }),
     );
     expect(huge.isError).toBe(true);
-    expect(textOf(huge)).toBe("steps[0] must be at most 2000 characters long.");
+    expect(textOf(huge)).toBe("steps[0] must be at most 2000 characters long; shorten it.");
 
     // At every limit: 40 steps of 2000 characters that lint warns about, each warning quoting it.
     const word = "y".repeat(2000);
