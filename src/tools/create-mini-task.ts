@@ -11,7 +11,7 @@ import { shorten } from "../core/render.js";
 import { defineTool } from "./define.js";
 
 /** Each blocking error's reason is kept to this length, and at most this many are listed. */
-const REASON_MAX_CHARS = 160;
+const REASON_MAX_CHARS = 240;
 const REASONS_MAX = 8;
 
 /** One answer for a rejected spec: every blocking error with its field and why ("files_to_read[0].path: …"). */

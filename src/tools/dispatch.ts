@@ -35,7 +35,8 @@ const totalSchema = z
 
 /**
  * What the planner reads of each task (DESIGN: it pays for every token). A task that passed is its
- * id, status, files with line counts and what was applied (≈ 50 tokens; get_task has the rest);
+ * id, status, files with line counts, `{passed: true, ran: N}` and what was applied (≈ 50 tokens;
+ * get_task has the rest);
  * a failing one adds the attempt, validation failures with their output tail, usage, the
  * executor's report and, with include_diff, the diff.
  */
@@ -47,6 +48,7 @@ function itemView(r: BatchItem): z.input<typeof resultSchema> {
       status: r.status,
       ...(r.attempt > 1 ? { attempt: r.attempt } : {}),
       files_changed: r.files_changed,
+      validation: r.validation,
       ...(r.applied ? { applied: r.applied } : {}),
       ...(r.escalated_from ? { escalated_from: r.escalated_from } : {}),
     };

@@ -58,11 +58,12 @@ describe.each(["anthropic", "openai"] as const)("dispatch over the %s wire", (wi
     const head = git(env.repo, "rev-parse", "HEAD");
     const id = await createTask(env, spec("Add subtract"));
     const [r] = await dispatch(env, { task_id: id });
-    // A passing task is read once: id, status, files with line counts (get_task has the rest).
+    // A passing task is read once: id, status, files with line counts, {passed, ran} (get_task has the rest).
     expect(r).toEqual({
       task_id: id,
       status: "passed",
       files_changed: [{ path: "src/math.ts", added: 4, removed: 0 }],
+      validation: { passed: true, ran: 1 },
     });
     expect(env.fake.requests).toHaveLength(3);
 

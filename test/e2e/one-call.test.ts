@@ -107,6 +107,7 @@ describe("one planner turn per batch", () => {
       task_id: "docs/01-document-p0",
       status: "accepted",
       files_changed: [{ path: "src/p0.ts", added: 1, removed: 0 }],
+      validation: { passed: true, ran: 1 },
       applied: ["src/p0.ts"],
     });
     expect(results[1]).toMatchObject({ task_id: "docs/02-document-p1", status: "failed", attempt: 1 });

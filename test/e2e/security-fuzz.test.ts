@@ -25,10 +25,10 @@ const RUNS = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : 400;
 const CALL_TIMEOUT_MS = 15_000;
 /**
  * An isError answer names every wrong field at once (core/zod-errors: the missing ones in one
- * sentence, then at most 6 more sentences, caller text cut short), so it is bounded, not one line:
- * longer than this means something echoed unbounded.
+ * sentence, then at most 6 more; create_mini_task's lint: at most 8 reasons of 240 characters),
+ * caller text cut short, so it is bounded, not one line: longer than this means an unbounded echo.
  */
-const MAX_ERROR_CHARS = 1_500;
+const MAX_ERROR_CHARS = 2_500;
 
 const SAFE_COMMANDS = ["true", "false", "exit 3", "echo fuzz"];
 const SAFE_COMMAND_SET = new Set(SAFE_COMMANDS);
