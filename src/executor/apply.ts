@@ -3,7 +3,7 @@
  * optionally committed on top of HEAD, checked before anything is written and rolled back to the
  * previous bytes on any failure midway.
  */
-import { lstat, mkdtemp, rm } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
@@ -41,7 +41,7 @@ import type { WorktreeInfo } from "./worktree.js";
 export async function applyToWorkspace(
   repo: string,
   wt: Pick<WorktreeInfo, "branch" | "base">,
-  opts: { commit?: boolean; message?: string } = {},
+  opts: { commit?: boolean; message?: string; onPlan?: (plan: AcceptPlan) => Promise<void> } = {},
 ): Promise<{ applied: string[]; commit?: string }> {
   const root = await gitRoot(repo);
   assertRef(wt.base, "base");
@@ -132,13 +132,21 @@ export async function applyToWorkspace(
       }
     }
 
-    // 5. Write, keeping the previous bytes and index entries to roll back to; HEAD moves last.
+    // 5. Write, keeping the previous bytes and index entries to roll back to; HEAD moves last. The
+    //    plan is recorded first, so a process killed midway can be finished or rolled back later.
     const before = await snapshot(root, applied);
+    await opts.onPlan?.({
+      head: userHead,
+      before: await fileBlobs(root, applied),
+      after: await treeBlobs(root, mergedTree, applied),
+    });
+    crashPoint("accept-after-intent");
     const indexBefore = committed.length > 0 ? await indexRecords(root, committed) : [];
     let indexSet = false;
     try {
       if (applied.length > 0) await git(root, ["apply", ...APPLY, patch]);
       await verifyFiles(root, mergedTree, applied);
+      crashPoint("accept-after-files");
       let commit: string | undefined;
       if (committed.length > 0) {
         let message = opts.message?.trim() ? opts.message : `delegate: apply ${wt.branch}`;
@@ -151,6 +159,7 @@ export async function applyToWorkspace(
         indexSet = true;
         await setIndexEntries(root, mergedTree, committed, userHead.length);
         await git(root, ["update-ref", "-m", `commit: ${message.split("\n")[0]}`, "HEAD", commit, userHead]);
+        crashPoint("accept-after-commit");
       }
       return commit === undefined ? { applied } : { applied: union(applied, committed), commit };
     } catch (err) {
@@ -165,6 +174,72 @@ export async function applyToWorkspace(
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What an accept is about to write: each path's blob before and after (null: absent), and HEAD
+ * before. Recorded before the first write, so a killed accept is recognised by its own states.
+ */
+export interface AcceptPlan {
+  head: string;
+  before: Record<string, string | null>;
+  after: Record<string, string | null>;
+}
+
+/**
+ * Tests kill the process at a named point of an accept (DELEGATE_TEST_CRASH_AT) to prove it resumes;
+ * SIGKILL, as a crash gives no chance to clean up.
+ */
+export function crashPoint(name: string): void {
+  if (process.env.DELEGATE_TEST_CRASH_AT === name) process.kill(process.pid, "SIGKILL");
+}
+
+/** The blob of each working-tree file (written to the object store), null when absent. */
+export async function fileBlobs(root: string, paths: string[]): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {};
+  const present: string[] = [];
+  for (const p of paths) {
+    const st = await lstat(path.join(root, p)).catch(() => null);
+    if (st === null) out[p] = null;
+    else if (st.isFile()) present.push(p);
+    else out[p] = `not-a-file:${st.mode}`;
+  }
+  if (present.length > 0) {
+    const hashes = (
+      await git(root, ["hash-object", "-w", "--stdin-paths"], { input: `${present.join("\n")}\n` })
+    ).stdout
+      .trim()
+      .split("\n");
+    present.forEach((p, i) => {
+      out[p] = hashes[i]!;
+    });
+  }
+  return out;
+}
+
+async function treeBlobs(
+  root: string,
+  tree: string,
+  paths: string[],
+): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = Object.fromEntries(paths.map((p) => [p, null]));
+  const listing = splitNul((await git(root, ["ls-tree", "-z", tree, "--", ...paths])).stdout);
+  for (const line of listing) out[line.slice(line.indexOf("\t") + 1)] = line.split(" ")[2]!.split("\t")[0]!;
+  return out;
+}
+
+/** Puts each path back to `blobs` (a blob's bytes, or absent). */
+export async function restoreBlobs(root: string, blobs: Record<string, string | null>): Promise<void> {
+  for (const [p, blob] of Object.entries(blobs)) {
+    const abs = path.join(root, p);
+    if (blob === null) {
+      await rm(abs, { force: true });
+      continue;
+    }
+    const bytes = (await git(root, ["cat-file", "blob", blob])).raw;
+    await mkdir(path.dirname(abs), { recursive: true });
+    await writeFile(abs, bytes);
   }
 }
 

@@ -5,11 +5,19 @@ import type { Attempt, StoredTask } from "../core/mini-task.js";
 import { shorten } from "../core/render.js";
 import { canTransition, transition } from "../core/status.js";
 import { writeFileAtomic } from "../store/atomic.js";
-import { runningMessage, touchTask } from "../store/recovery.js";
+import {
+  acceptIntentIds,
+  clearAcceptIntent,
+  readAcceptIntent,
+  runningMessage,
+  touchTask,
+  writeAcceptIntent,
+} from "../store/recovery.js";
 import type { TaskStore } from "../store/tasks.js";
 import { storePath, type Workspace } from "../store/workspace.js";
-import { applyToWorkspace } from "./apply.js";
+import { applyToWorkspace, crashPoint, fileBlobs, restoreBlobs } from "./apply.js";
 import { DEFAULT_DIFF_MAX_BYTES, diff } from "./diff.js";
+import { git } from "./git.js";
 import { latestRun } from "./locate.js";
 import { gitRoot } from "./repo.js";
 import { removeWorktree } from "./worktree.js";
@@ -99,6 +107,16 @@ export async function acceptTask(
   id: string,
   opts: { commit?: boolean } = {},
 ): Promise<{ task: StoredTask; applied: string[]; commit?: string; already: boolean; note?: string }> {
+  const resumed = await resumeAccept(ws, store, id);
+  if (resumed.finished) {
+    return {
+      task: resumed.finished,
+      applied: resumed.applied,
+      ...(resumed.commit ? { commit: resumed.commit } : {}),
+      already: false,
+      note: "finished an accept that was interrupted midway",
+    };
+  }
   const task = await store.get(id);
   if (task.status === "accepted") return { task, applied: [], already: true };
   if (!canTransition(task.status, "accepted")) {
@@ -115,16 +133,23 @@ export async function acceptTask(
         { branch: attempt.branch!, base: attempt.base_commit! },
         {
           ...(opts.commit
-            ? { commit: true, message: `${task.title}\n\ndelegate-mcp task ${id}, attempt ${attempt.n}` }
+            ? { commit: true, message: `${task.title}\n\n${commitTrailer(id, attempt.n)}` }
             : {}),
+          onPlan: (plan) =>
+            writeAcceptIntent(ws, {
+              task: id,
+              attempt: attempt.n,
+              head_commit: attempt.head_commit!,
+              commit: opts.commit === true,
+              ...plan,
+            }),
         },
       )
     : { applied: [] as string[] };
-  const updated = await store.update(id, (t) => {
-    t.status = transition(t.status, "accepted", t.id);
-    return t;
-  });
+  const updated = await markAccepted(store, id);
+  crashPoint("accept-after-status");
   await removeWorktree(repo, id);
+  await clearAcceptIntent(ws, id);
   // An empty `applied` alone reads like a failure: say why nothing changed.
   const note =
     result.applied.length > 0
@@ -139,6 +164,98 @@ export async function acceptTask(
     already: false,
     ...(note ? { note: shorten(note, 300) } : {}),
   };
+}
+
+function commitTrailer(id: string, attempt: number): string {
+  return `delegate-mcp task ${id}, attempt ${attempt}`;
+}
+
+async function markAccepted(store: TaskStore, id: string): Promise<StoredTask> {
+  return store.update(id, (t) => {
+    if (t.status !== "accepted") t.status = transition(t.status, "accepted", t.id);
+    return t;
+  });
+}
+
+/**
+ * An accept killed midway left its intent: recognise how far it got by its own states and finish it
+ * (its commit made, or files-only and every file written: mark accepted, remove the worktree), or
+ * put the files back to their bytes before it (the caller then accepts afresh, or the task stays
+ * passed). A file changed since by someone else is never overwritten: that is a UserError.
+ */
+export async function resumeAccept(
+  ws: Workspace,
+  store: TaskStore,
+  id: string,
+): Promise<{ finished?: StoredTask; applied: string[]; commit?: string }> {
+  const intent = await readAcceptIntent(ws, id);
+  if (!intent) return { applied: [] };
+  const task = await store.get(id);
+  const repo = await gitRoot(ws.root);
+  const paths = Object.keys(intent.after);
+  const finish = async (commit?: string) => {
+    const finished = task.status === "accepted" ? task : await markAccepted(store, id);
+    await removeWorktree(repo, id);
+    await clearAcceptIntent(ws, id);
+    return { finished, applied: paths, ...(commit ? { commit } : {}) };
+  };
+  if (task.status === "accepted") return finish();
+  const attempt = latestRun(task);
+  if (
+    task.status !== "passed" ||
+    attempt?.n !== intent.attempt ||
+    attempt.head_commit !== intent.head_commit
+  ) {
+    // The task moved on (discarded, dispatched again): the intent is stale.
+    await clearAcceptIntent(ws, id);
+    return { applied: [] };
+  }
+  if (intent.commit) {
+    const made = (
+      await git(repo, [
+        "log",
+        "-n1",
+        "--fixed-strings",
+        `--grep=${commitTrailer(id, intent.attempt)}`,
+        "--format=%H",
+        `${intent.head}..HEAD`,
+      ])
+    ).stdout.trim();
+    if (made) return finish(made);
+  }
+  const now = await fileBlobs(repo, paths);
+  const isAfter = paths.every((p) => now[p] === intent.after[p]);
+  if (isAfter && !intent.commit) return finish();
+  const foreign = paths.filter((p) => now[p] !== intent.before[p] && now[p] !== intent.after[p]);
+  const unrestorable = paths.filter((p) => intent.before[p]?.startsWith("not-a-file:"));
+  if (foreign.length > 0 || unrestorable.length > 0) {
+    throw new UserError(
+      `An earlier accept of task ${id} was interrupted midway and ${shorten([...foreign, ...unrestorable].join(", "), 200)} ` +
+        "changed since (or cannot be put back); restore those files as you want them, then discard_task or accept again.",
+      "task_id",
+    );
+  }
+  await restoreBlobs(repo, intent.before);
+  await clearAcceptIntent(ws, id);
+  return { applied: [] };
+}
+
+/** Start-up repair: every accept a killed process left midway is finished or rolled back. */
+export async function resumeAccepts(ws: Workspace, store: TaskStore): Promise<string[]> {
+  const done: string[] = [];
+  for (const id of await acceptIntentIds(ws)) {
+    try {
+      const r = await resumeAccept(ws, store, id);
+      done.push(
+        r.finished
+          ? `${id}: finished an interrupted accept`
+          : `${id}: rolled back an interrupted accept; accept it again`,
+      );
+    } catch (err) {
+      done.push(`${id}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return done;
 }
 
 /** Remove the task's worktree and branch; status discarded. Idempotent. */

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { link, mkdir, readFile, rm } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { messageOf, UserError } from "../core/errors.js";
@@ -29,11 +29,61 @@ interface RunMarker {
   proc_start: number | null;
 }
 
-/** mini-projects/<project>/.running/<NN-slug>.json, as segments under the delegate dir. */
-function markerSegments(taskId: string): string[] {
+/** mini-projects/<project>/<kind>/<NN-slug>.json, as segments under the delegate dir. */
+function markerSegments(taskId: string, kind = ".running"): string[] {
   const p = parseTaskId(taskId);
   if (!p) throw new Error(`not a task id: ${taskId}`);
-  return [p.project, ".running", `${String(p.number).padStart(2, "0")}-${p.slug}.json`];
+  return [p.project, kind, `${String(p.number).padStart(2, "0")}-${p.slug}.json`];
+}
+
+/**
+ * An accept under way, written before its first change to the working tree and removed when it is
+ * done: a process killed midway leaves it, and the next accept (or start) finishes or rolls back.
+ */
+export interface AcceptIntent {
+  task: string;
+  attempt: number;
+  head_commit: string;
+  commit: boolean;
+  /** HEAD before the accept. */
+  head: string;
+  before: Record<string, string | null>;
+  after: Record<string, string | null>;
+}
+
+export async function writeAcceptIntent(ws: Workspace, intent: AcceptIntent): Promise<void> {
+  const path = await storePath(ws, ...markerSegments(intent.task, ".accepting"));
+  await mkdir(join(path, ".."), { recursive: true });
+  await writeFileAtomic(path, `${JSON.stringify(intent)}\n`);
+}
+
+/** The intent left for `taskId`, or null (none, or unreadable: a torn write never got applied). */
+export async function readAcceptIntent(ws: Workspace, taskId: string): Promise<AcceptIntent | null> {
+  try {
+    const i = JSON.parse(await readFile(join(ws.dir, ...markerSegments(taskId, ".accepting")), "utf8"));
+    return i && i.task === taskId && typeof i.head === "string" && i.before && i.after ? i : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function clearAcceptIntent(ws: Workspace, taskId: string): Promise<void> {
+  await rm(await storePath(ws, ...markerSegments(taskId, ".accepting")), { force: true });
+}
+
+/** Ids of the tasks with an accept intent left behind. */
+export async function acceptIntentIds(ws: Workspace): Promise<string[]> {
+  const ids: string[] = [];
+  const projects = await readdir(ws.dir, { withFileTypes: true }).catch(() => []);
+  for (const project of projects) {
+    if (!project.isDirectory()) continue;
+    const files = await readdir(join(ws.dir, project.name, ".accepting")).catch(() => [] as string[]);
+    for (const f of files) {
+      const id = `${project.name}/${f.slice(0, -".json".length)}`;
+      if (f.endsWith(".json") && parseTaskId(id)) ids.push(id);
+    }
+  }
+  return ids;
 }
 
 /** The process's state and start time from /proc (Linux), or null where there is no /proc. */
