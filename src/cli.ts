@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { messageOf } from "./core/errors.js";
+import { isUserError, messageOf } from "./core/errors.js";
 import { log } from "./log.js";
 
 const HELP = `delegate-mcp — big model plans, small model executes, big model verifies.
@@ -35,7 +35,14 @@ async function serveStdio(root: string | undefined): Promise<void> {
   if (root !== undefined || process.env.DELEGATE_ROOT) {
     // A client shows a server that dies at start as "failed" with its stderr: say why there, once.
     const { resolveWorkspace } = await import("./store/workspace.js");
-    await resolveWorkspace({ flag: root });
+    try {
+      await resolveWorkspace({ flag: root });
+    } catch (err) {
+      // Only a root that is not there stops the start; a refused delegate dir (a symlink leading
+      // outside) is answered by each tool that writes there, and every other tool still works.
+      if (!isUserError(err) || err.field === "workspace") throw err;
+      log.warn(messageOf(err));
+    }
   }
   const [{ StdioServerTransport }, { createServer }, { MAX_MESSAGE_BYTES, StdinLines }] = await Promise.all([
     import("@modelcontextprotocol/sdk/server/stdio.js"),

@@ -227,8 +227,13 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
     : undefined;
   const [records, plannerPrice, prices, previous] = await Promise.all([
     // The project's shard of the ledger index; the whole ledger only when another process holds it.
+    // The index is a derived cache: where it cannot be written (read-only, disk full), read the ledger.
     indexOf(ledgerPath.abs)
       .read(opts.project)
+      .catch((err: unknown) => {
+        if (writeFailure(ledgerPath.abs, err) instanceof UserError) return undefined;
+        throw err;
+      })
       .then((r) => r ?? readWhole(ledger, opts.project)),
     priceOf(planner),
     pricesLabel(opts.config),

@@ -14,6 +14,8 @@ import { writeFileAtomic } from "./atomic.js";
 import { storePath, type Workspace } from "./workspace.js";
 import { writeFailure } from "./write-failure.js";
 
+const NO_FOLDER = new Set(["ENOENT", "ENOTDIR"]);
+
 const FILE_RE = /^(\d{2,4})-([a-z0-9][a-z0-9-]*)\.json$/;
 
 /** Plain code-unit order, the same on every machine (not the locale's). */
@@ -199,7 +201,8 @@ export class TaskStore {
       try {
         names = await readdir(this.projectDir(p));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        // No folder yet, or a file in its place: no tasks here (a write there names the file in the way).
+        if (NO_FOLDER.has((err as NodeJS.ErrnoException).code ?? "")) continue;
         throw err;
       }
       for (const name of names) {
@@ -315,7 +318,8 @@ export class TaskStore {
       try {
         names = await readdir(this.projectDir(project));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        // No folder yet, or a file in its place: no tasks here (a write there names the file in the way).
+        if (NO_FOLDER.has((err as NodeJS.ErrnoException).code ?? "")) continue;
         throw err;
       }
       for (const name of names.sort()) {

@@ -157,6 +157,14 @@ const conditions: FullCondition[] = [
   },
 ];
 
+/** A task whose stored JSON is well over the 1,100-byte file-size limit above. */
+const FULL_DISK_SPEC = spec("Full disk", {
+  context:
+    "The module exports pure arithmetic helpers, one function per operation, each with a JSDoc line. ".repeat(
+      6,
+    ),
+});
+
 describe.each(conditions)("mini-projects/ when $name", (condition) => {
   it.skipIf(!condition.available)(
     "log_tokens and create_mini_task say what to fix, write nothing half, and work once space is back",
@@ -175,7 +183,7 @@ describe.each(conditions)("mini-projects/ when $name", (condition) => {
       // Not even the part of the record that fit.
       expect(readFileSync(env.ledger, "utf8")).toBe(before);
 
-      const created = await server.call("create_mini_task", spec("Full disk"));
+      const created = await server.call("create_mini_task", FULL_DISK_SPEC);
       expect(created.isError).toBe(true);
       expect(textOf(created)).toMatch(
         new RegExp(
@@ -186,7 +194,7 @@ describe.each(conditions)("mini-projects/ when $name", (condition) => {
       expect(leftovers(env.dir)).toEqual([]);
 
       server = await condition.lift(env, server);
-      const again = await server.call("create_mini_task", spec("Full disk"));
+      const again = await server.call("create_mini_task", FULL_DISK_SPEC);
       expect(again.isError, textOf(again)).toBeFalsy();
       expect((again.structuredContent as { id: string }).id).toBe("calc/01-full-disk");
       const relogged = await server.call("log_tokens", LOG);
@@ -260,7 +268,9 @@ describe("mini-projects/ that cannot be written", () => {
     );
     const report = await server.call("savings_report", { project: "calc" });
     expect(report.isError).toBe(true);
-    expect(textOf(report)).toMatch(new RegExp(`^cannot write \\S+/mini-projects/calc/LOG\\.md: ${reason}`));
+    expect(textOf(report)).toMatch(
+      new RegExp(`^cannot write \\S+/mini-projects/calc/(LOG\\.md|savings\\.svg): ${reason}`),
+    );
 
     expect(readFileSync(ledger, "utf8")).toBe(ledgerRecord(400));
     expect(readdirSync(join(dir, "calc"))).toEqual([]);
