@@ -1,5 +1,6 @@
 import { relative } from "node:path";
 import { z } from "zod";
+import { SCRIPTED_MODEL_ID } from "../config/models.js";
 import {
   fileChangeSchema,
   modelField,
@@ -49,6 +50,8 @@ function itemView(r: BatchItem): z.input<typeof resultSchema> {
       ...(r.attempt > 1 ? { attempt: r.attempt } : {}),
       files_changed: r.files_changed,
       validation: r.validation,
+      // The keyless try-out says what it is on every result it touches.
+      ...(r.report?.startsWith(SCRIPTED_MODEL_ID) ? { report: r.report } : {}),
       ...(r.applied ? { applied: r.applied } : {}),
       ...(r.escalated_from ? { escalated_from: r.escalated_from } : {}),
     };

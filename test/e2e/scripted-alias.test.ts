@@ -39,12 +39,13 @@ describe('the keyless try-out: model "scripted" through the real MCP flow', { ti
     expect(r.status, JSON.stringify(r)).toBe("passed");
     expect(r.validation).toEqual({ passed: true, ran: 1 });
     expect(r.report).toMatch(/^scripted executor, not a model: appended its snippet to src\/math\.ts\./);
-    expect(r.usage.model).toBe("scripted");
-    expect(r.usage.cost_usd).toBe(0);
-    expect(r.usage.input_tokens).toBeGreaterThan(0);
-
+    // A passing item is compact; its usage is on the attempt get_task shows.
     const got = await server.call("get_task", { task_id: id });
     expect(JSON.stringify(got.structuredContent)).toContain(LABEL);
+    const usage = (got.structuredContent as { attempts: { usage: Result["usage"] }[] }).attempts[0]!.usage;
+    expect(usage.model).toBe("scripted");
+    expect(usage.cost_usd).toBe(0);
+    expect(usage.input_tokens).toBeGreaterThan(0);
 
     const accepted = await server.call("accept_task", { task_id: id });
     expect(accepted.isError, textOf(accepted)).toBeFalsy();
