@@ -1,3 +1,9 @@
+/**
+ * The savings report from ledger records: actual cost by phase and model, the counterfactual (the
+ * modelled "planner does it itself", the lower bound, or the planner's own baseline), and the
+ * verdict. Over ~400 lines because the report's schema and its one computation are read together;
+ * splitting computeSavings into its terms (actual, counterfactual, verdict) is the next step.
+ */
 import { z } from "zod";
 import { repricedCost, type SelfExecution, selfExecution, selfExecutionTotal } from "./counterfactual.js";
 import type { LedgerEntry, LedgerPhase } from "./ledger-entry.js";

@@ -3,6 +3,8 @@
  * the spec names, run the executor, enforce the spec's scope, judge it (server-side validation),
  * persist. Never throws: a failure becomes the attempt's status, and what the phases before it
  * did (tokens spent, commits made) is still recorded.
+ * Over ~400 lines because the phases share one attempt record and are meant to be read in order;
+ * the in-process loop and the CLI executors (cli-executor.ts) branch inside "run the executor".
  */
 import { readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";

@@ -1,6 +1,8 @@
 /**
  * Streamable HTTP: one MCP server per session, behind DNS-rebinding (Host/Origin) and bearer-token
  * checks that run before any request body is read, and a request body limit.
+ * Over ~400 lines because every guard (Host/Origin, token, body size, session cap, request and
+ * idle timeouts) sits in front of the one request path it protects, where a reviewer checks them.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
