@@ -247,7 +247,7 @@ describe("the build", () => {
 });
 
 describe("result size caps", () => {
-  it("list_tasks lists at most 200 tasks and says how many more there are", async () => {
+  it("list_tasks pages 205 tasks with a cursor, each task exactly once", async () => {
     const repo = makeRepo({ "src/math.ts": MATH });
     const server = await startServer({ root: repo });
     try {
@@ -257,14 +257,20 @@ describe("result size caps", () => {
         );
         for (const r of await Promise.all(batch)) expect(r.isError, textOf(r)).toBeFalsy();
       }
-      const listed = (await server.call("list_tasks", { project: "calc" })).structuredContent as {
-        count: number;
-        tasks: unknown[];
-        warnings?: string[];
-      };
-      expect(listed.count).toBe(205);
-      expect(listed.tasks).toHaveLength(200);
-      expect(listed.warnings).toEqual(["5 more task(s) not listed; filter by project or status."]);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = (await server.call("list_tasks", { project: "calc", ...(cursor ? { cursor } : {}) }))
+          .structuredContent as { count?: number; tasks: { id: string }[]; next_cursor?: string };
+        if (pages === 0) expect(page.count).toBe(205);
+        seen.push(...page.tasks.map((t) => t.id));
+        cursor = page.next_cursor;
+        pages++;
+      } while (cursor && pages < 10);
+      expect(pages).toBe(3);
+      expect(seen).toHaveLength(205);
+      expect(new Set(seen).size).toBe(205);
     } finally {
       await server.close();
       removeDir(repo);
