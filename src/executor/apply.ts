@@ -4,7 +4,6 @@
  * previous bytes on any failure midway.
  */
 import { lstat, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
 import { notLeftByDependencies } from "./accepted-dependencies.js";
@@ -12,7 +11,7 @@ import { namesBetween, writePatch } from "./diff.js";
 import { restore, snapshot } from "./file-snapshot.js";
 import { APPLY, assertRef, DELEGATE_IDENTITY, GitError, git, splitNul } from "./git.js";
 import { indexRecords, restoreIndexEntries, setIndexEntries, workingTreeState } from "./index-entries.js";
-import { branchHead, gitRoot, headCommit, isAncestor } from "./repo.js";
+import { branchHead, commonDir, gitRoot, headCommit, isAncestor } from "./repo.js";
 import type { WorktreeInfo } from "./worktree.js";
 
 /**
@@ -50,7 +49,9 @@ export async function applyToWorkspace(
   const touched = await namesBetween(root, wt.base, taskHead);
   if (touched.length === 0) return { applied: [] };
 
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "delegate-apply-"));
+  // Scratch index and patch inside the repository's git dir, not the system temp dir: a process
+  // killed mid-accept leaves nothing outside the repository.
+  const tmp = await mkdtemp(path.join(await commonDir(root), "delegate-apply-"));
   try {
     const blocked = await pathsBeyondSymlink(root, touched);
     if (blocked.length > 0) {

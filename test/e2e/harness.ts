@@ -24,7 +24,16 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
     if (/_API_KEY$|_TOKEN$|_SECRET$|^ANTHROPIC_|^OPENAI_|^DELEGATE_|^GIT_|^CLAUDE_/.test(k)) continue;
     env[k] = v;
   }
-  return { ...env, GIT_CONFIG_NOSYSTEM: "1", DELEGATE_LOG: "warn", ...extra };
+  // Under vitest, whatever a child makes in the temp dir (a demo's repository kept after a failure,
+  // an accept's scratch dir when the test kills it) lands in this file's own temp dir, removed with it.
+  const tmp: Record<string, string> = process.env.VITEST ? { TMPDIR: childTempDir() } : {};
+  return { ...env, GIT_CONFIG_NOSYSTEM: "1", DELEGATE_LOG: "warn", ...tmp, ...extra };
+}
+
+let childTmp: string | undefined;
+function childTempDir(): string {
+  if (!childTmp || !existsSync(childTmp)) childTmp = tempDir("delegate-e2e-tmp-");
+  return childTmp;
 }
 
 export function git(cwd: string, ...args: string[]): string {
