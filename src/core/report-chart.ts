@@ -3,7 +3,7 @@
  * from the report's own fields only (never recomputed), deterministic (same report, same bytes).
  */
 import { formatUsd } from "./report-render.js";
-import type { SavingsReport } from "./savings.js";
+import type { SavingsReport } from "./savings-report.js";
 
 export const CHART_FILE = "savings.svg";
 

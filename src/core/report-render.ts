@@ -1,4 +1,4 @@
-import type { SavingsReport, UsageTotal } from "./savings.js";
+import type { SavingsReport, UsageTotal } from "./savings-report.js";
 
 /** The heading of the section LOG.md keeps across regenerations: it is the user's. */
 export const LEARNINGS_HEADING = "## Learnings";

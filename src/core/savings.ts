@@ -1,14 +1,22 @@
 /**
- * The savings report from ledger records: actual cost by phase and model, the counterfactual (the
- * modelled "planner does it itself", the lower bound, or the planner's own baseline), and the
- * verdict. Over ~400 lines because the report's schema and its one computation are read together;
- * splitting computeSavings into its terms (actual, counterfactual, verdict) is the next step.
+ * The savings report computed from ledger records: actual cost by phase and model, the
+ * counterfactual (the modelled "planner does it itself", the lower bound, or the planner's own
+ * baseline), its terms and the verdict. The report's shape is savings-report.ts; its task rows
+ * savings-tasks.ts. Over ~400 lines with one job: the counterfactual, the terms and the verdict
+ * share the tallies of one pass over the records, and read best in order.
  */
-import { z } from "zod";
 import { repricedCost, type SelfExecution, selfExecution, selfExecutionTotal } from "./counterfactual.js";
 import type { LedgerEntry, LedgerPhase } from "./ledger-entry.js";
 import { type Price, roundUsd } from "./pricing.js";
 import { formatUsd } from "./report-render.js";
+import {
+  type CounterfactualBasis,
+  type SavingsReport,
+  type SavingsTerm,
+  Tally,
+  tallyOf,
+} from "./savings-report.js";
+import { type SavingsTaskInput, type TaskTally, taskRows } from "./savings-tasks.js";
 import type { Usage } from "./usage.js";
 
 /** Phases spent by the executor; every other actual phase is the planner's. */
@@ -32,101 +40,6 @@ const OVERHEAD_PHASES: ReadonlySet<LedgerPhase> = new Set([
 
 /** Line warnings beyond this many are summarized: the report is what the planner pays to read. */
 const MAX_READ_WARNINGS = 10;
-
-/**
- * Tokens, cost and record count of a group of records. Cache counts appear only when non-zero.
- * `cost_usd` sums the priced records; it is null when no record of the group has a price, and
- * `unpriced_records` says how many were left out.
- */
-export const usageTotalSchema = z.object({
-  input_tokens: z.number().int().nonnegative(),
-  output_tokens: z.number().int().nonnegative(),
-  cache_read_tokens: z.number().int().nonnegative().optional(),
-  cache_write_tokens: z.number().int().nonnegative().optional(),
-  cost_usd: z.number().nullable(),
-  records: z.number().int().nonnegative(),
-  unpriced_records: z.number().int().positive().optional(),
-});
-export type UsageTotal = z.infer<typeof usageTotalSchema>;
-
-const taskEstimateSchema = z.object({
-  input_tokens: z.number().int().nonnegative(),
-  output_tokens: z.number().int().nonnegative(),
-  cost_usd: z.number().nullable(),
-  model: z.string(),
-});
-
-export const COUNTERFACTUAL_BASES = ["modelled", "baseline_estimate", "lower_bound"] as const;
-export type CounterfactualBasis = (typeof COUNTERFACTUAL_BASES)[number];
-
-const termSchema = z.object({
-  term: z.string(),
-  side: z.enum(["actual", "counterfactual", "both"]),
-  usd: z.number().nullable(),
-  detail: z.string().optional(),
-});
-export type SavingsTerm = z.infer<typeof termSchema>;
-
-export const savingsReportSchema = z.object({
-  project: z.string(),
-  actual_cost_usd: z
-    .number()
-    .nullable()
-    .describe("Every counted record of the project except baseline_estimate."),
-  counterfactual_cost_usd: z
-    .number()
-    .nullable()
-    .describe("What the planner doing it itself would have cost."),
-  savings_usd: z.number().nullable().describe("counterfactual − actual; negative when delegation cost more."),
-  savings_pct: z.number().nullable(),
-  by_phase: z.array(usageTotalSchema.extend({ phase: z.string() })),
-  by_model: z.array(usageTotalSchema.extend({ model: z.string() })),
-  tasks: z.array(
-    z.object({
-      id: z.string(),
-      status: z.string(),
-      estimate: taskEstimateSchema.nullable(),
-      actual: usageTotalSchema,
-      error_pct: z
-        .object({ input: z.number().nullable(), output: z.number().nullable(), cost: z.number().nullable() })
-        .optional()
-        .describe("(actual − estimate) / estimate × 100; input counts cached tokens too."),
-      attempts: z.number().int().nonnegative(),
-      escalations: z.number().int().nonnegative(),
-    }),
-  ),
-  verdict: z
-    .string()
-    .describe("One sentence: saved or cost more, against which basis, and the largest term."),
-  planner_source: z.string().describe("Where the planner's figures come from."),
-  counterfactual_basis: z
-    .enum(COUNTERFACTUAL_BASES)
-    .describe(
-      "modelled: self-execution from the planner's measured context; baseline_estimate: the planner's own estimate; lower_bound: executor tokens at planner rates, planner context unknown.",
-    ),
-  terms: z.array(termSchema).describe("Each cost term, which side it is on and how it was found."),
-  modelled_counterfactual_usd: z.number().nullable(),
-  baseline_estimate: usageTotalSchema.nullable(),
-  repriced_counterfactual_usd: z
-    .number()
-    .nullable()
-    .describe("Lower bound: exploration plus the executor's tokens at planner rates."),
-  set_aside: z
-    .array(usageTotalSchema.extend({ phase: z.string() }))
-    .optional()
-    .describe("Reported (log_tokens) records not counted: measured records cover their phase."),
-  planner_model: z.string(),
-  totals: usageTotalSchema.describe("All counted actual records."),
-  prices: z.string().optional().describe("Price catalog and overrides used."),
-  warnings: z.array(z.string()),
-});
-export type SavingsReport = z.infer<typeof savingsReportSchema>;
-
-export interface SavingsTaskInput {
-  id: string;
-  status: string;
-  estimate: { input_tokens: number; output_tokens: number; cost_usd: number | null; model: string } | null;
-}
 
 /** A planner turn of a client session (any project), for the carry-over term. */
 export interface SessionTurn {
@@ -156,60 +69,6 @@ export interface SavingsInput {
   moreWarnings?: number;
   /** e.g. "@pydantic/genai-prices 0.1.8", shown in the report. */
   catalog?: string;
-}
-
-/** Mutable accumulator behind a UsageTotal. */
-class Tally {
-  input = 0;
-  output = 0;
-  cacheRead = 0;
-  cacheWrite = 0;
-  cost = 0;
-  records = 0;
-  unpriced = 0;
-
-  add(e: LedgerEntry): void {
-    this.input += e.input_tokens;
-    this.output += e.output_tokens;
-    this.cacheRead += e.cache_read_tokens;
-    this.cacheWrite += e.cache_write_tokens;
-    this.records++;
-    if (e.cost_usd === null) this.unpriced++;
-    else this.cost += e.cost_usd;
-  }
-
-  /** null when there are records and none of them is priced. */
-  costUsd(): number | null {
-    if (this.records > 0 && this.unpriced === this.records) return null;
-    return roundUsd(this.cost);
-  }
-
-  total(): UsageTotal {
-    return {
-      input_tokens: this.input,
-      output_tokens: this.output,
-      ...(this.cacheRead ? { cache_read_tokens: this.cacheRead } : {}),
-      ...(this.cacheWrite ? { cache_write_tokens: this.cacheWrite } : {}),
-      cost_usd: this.costUsd(),
-      records: this.records,
-      ...(this.unpriced ? { unpriced_records: this.unpriced } : {}),
-    };
-  }
-}
-
-function tallyOf<K>(map: Map<K, Tally>, key: K): Tally {
-  let t = map.get(key);
-  if (!t) {
-    t = new Tally();
-    map.set(key, t);
-  }
-  return t;
-}
-
-/** (actual − estimate) / estimate × 100, one decimal; null when there is no estimate to compare. */
-function errorPct(actual: number | null, estimate: number | null): number | null {
-  if (actual === null || estimate === null || estimate === 0) return null;
-  return Math.round(((actual - estimate) / estimate) * 1000) / 10;
 }
 
 const usageOfEntry = (e: LedgerEntry): Usage => ({
@@ -288,7 +147,7 @@ export function computeSavings(input: SavingsInput): SavingsReport {
   const setAside = new Map<LedgerPhase, Tally>();
   const byPhase = new Map<LedgerPhase, Tally>();
   const byModel = new Map<string, Tally>();
-  const byTask = new Map<string, { tally: Tally; attempts: Set<number>; escalations: Set<number> }>();
+  const byTask = new Map<string, TaskTally>();
   const unpricedByModel = new Map<string, number>();
 
   for (const e of mine) {
@@ -560,45 +419,7 @@ export function computeSavings(input: SavingsInput): SavingsReport {
     .filter(Boolean)
     .join("; ");
 
-  const tasks: SavingsReport["tasks"] = [];
-  const seen = new Set<string>();
-  const taskRow = (id: string, status: string, estimate: SavingsTaskInput["estimate"]) => {
-    const t = byTask.get(id);
-    const total = (t?.tally ?? new Tally()).total();
-    const row: SavingsReport["tasks"][number] = {
-      id,
-      status,
-      estimate: estimate
-        ? {
-            input_tokens: estimate.input_tokens,
-            output_tokens: estimate.output_tokens,
-            cost_usd: estimate.cost_usd,
-            model: estimate.model,
-          }
-        : null,
-      actual: total,
-      attempts: t?.attempts.size ?? 0,
-      escalations: t?.escalations.size ?? 0,
-    };
-    if (estimate && t) {
-      const actualInput =
-        total.input_tokens + (total.cache_read_tokens ?? 0) + (total.cache_write_tokens ?? 0);
-      row.error_pct = {
-        input: errorPct(actualInput, estimate.input_tokens),
-        output: errorPct(total.output_tokens, estimate.output_tokens),
-        // A partly unpriced actual would understate the cost error.
-        cost: total.unpriced_records ? null : errorPct(total.cost_usd, estimate.cost_usd),
-      };
-    }
-    tasks.push(row);
-  };
-  for (const task of input.tasks) {
-    if (seen.has(task.id)) continue;
-    seen.add(task.id);
-    taskRow(task.id, task.status, task.estimate);
-  }
-  // Records of tasks the store no longer knows still count; they are listed, not hidden.
-  for (const id of byTask.keys()) if (!seen.has(id)) taskRow(id, "unknown", null);
+  const tasks = taskRows(input.tasks, byTask);
 
   const byModelRows = [...byModel.entries()]
     .map(([model, t]) => ({ model, ...t.total() }))

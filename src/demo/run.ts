@@ -5,7 +5,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { renderReportTable } from "../core/report-render.js";
-import type { SavingsReport } from "../core/savings.js";
+import type { SavingsReport } from "../core/savings-report.js";
 import { countTokens } from "../core/token-count.js";
 import { git } from "../executor/git.js";
 import { ScriptedModel, type ScriptedTurn } from "../providers/scripted.js";

@@ -9,12 +9,9 @@ import { SLUG_RE } from "../core/mini-task.js";
 import { costOf, type Price } from "../core/pricing.js";
 import { CHART_FILE, renderSvg, withPicture } from "../core/report-chart.js";
 import { extractLearnings, renderLogMarkdown } from "../core/report-render.js";
-import {
-  computeSavings,
-  type SavingsReport,
-  type SavingsTaskInput,
-  type SessionTurn,
-} from "../core/savings.js";
+import { computeSavings, type SessionTurn } from "../core/savings.js";
+import type { SavingsReport } from "../core/savings-report.js";
+import type { SavingsTaskInput } from "../core/savings-tasks.js";
 import type { Usage } from "../core/usage.js";
 import { writeFileAtomic } from "./atomic.js";
 import { LEDGER_FILE, Ledger, ledgerAt } from "./ledger.js";

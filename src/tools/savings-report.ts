@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { projectField } from "../core/mini-task.js";
 import { renderReportTable } from "../core/report-render.js";
-import { type SavingsReport, savingsReportSchema } from "../core/savings.js";
+import { type SavingsReport, savingsReportSchema } from "../core/savings-report.js";
 import { RESULT_BUDGET_BYTES } from "./budget.js";
 import { defineTool } from "./define.js";
 

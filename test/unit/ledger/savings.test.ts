@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { computeSavings, type SavingsInput, savingsReportSchema } from "../../../src/core/savings.js";
+import { computeSavings, type SavingsInput } from "../../../src/core/savings.js";
+import { savingsReportSchema } from "../../../src/core/savings-report.js";
 import { entry } from "./fixtures/entries.js";
 import { workedEntries } from "./fixtures/worked-example.js";
 
