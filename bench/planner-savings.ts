@@ -12,17 +12,10 @@ import { scenarioCost } from "../src/core/counterfactual.js";
 import type { LedgerEntry } from "../src/core/ledger-entry.js";
 import { costOf } from "../src/core/pricing.js";
 import { computeSavings, type SessionTurn } from "../src/core/savings.js";
+import { HAIKU, SONNET } from "../test/unit/ledger/fixtures/prices.js";
 import { round } from "./stats.js";
 import type { Bench, BenchRow } from "./types.js";
 
-// Catalog rates (USD / MTok) of the fixed workload's models.
-const SONNET = {
-  input_per_mtok: 3,
-  output_per_mtok: 15,
-  cache_read_per_mtok: 0.3,
-  cache_write_per_mtok: 3.75,
-};
-const HAIKU = { input_per_mtok: 1, output_per_mtok: 5, cache_read_per_mtok: 0.1, cache_write_per_mtok: 1.25 };
 export const CONTEXTS = [32_000, 60_000, 120_000] as const;
 
 /**

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { countTokens } from "gpt-tokenizer";
+import { spec } from "../test/e2e/fixtures.js";
 import { CLI, cleanEnv, makeRepo, PROJECT_ROOT, removeDir, startServer } from "../test/e2e/harness.js";
 import type { GoalId } from "./goals.js";
 import { loadNow, type Plausible, referenceProblem, runsOf } from "./reference.js";
@@ -55,16 +56,8 @@ function firstCall(c: Contender): { name: string; arguments: Record<string, unkn
     : { name: "create_mini_task", arguments: FIRST_TASK };
 }
 
-const FIRST_TASK = {
-  project: "bench",
-  title: "Add subtract",
-  objective: "Add a subtract function next to add in src/math.ts.",
-  files_to_read: [{ path: "src/math.ts" }],
-  files_to_modify: [{ path: "src/math.ts", action: "edit" }],
-  steps: ["Add an exported function subtract(a, b) after add that returns a - b."],
-  acceptance_criteria: ["src/math.ts exports subtract"],
-  validation: [{ run: "grep -q 'export function subtract' src/math.ts" }],
-};
+/** The first real call: the e2e fixtures' task, with the file read whole (no range to check). */
+const FIRST_TASK = spec("Add subtract", { project: "bench", files_to_read: [{ path: "src/math.ts" }] });
 
 /** Spawn → initialize → initialized → the first real tool call answered; RSS and CPU right then. */
 async function coldStart(root: string, c: Contender): Promise<ColdStart> {
@@ -277,16 +270,7 @@ async function roundTripRows(root: string, quick: boolean): Promise<BenchRow[]> 
   const ours = await startServer({ root });
   const reference = await referenceClient(root);
   try {
-    const created = await ours.call("create_mini_task", {
-      project: "bench",
-      title: "Add subtract",
-      objective: "Add a subtract function next to add in src/math.ts.",
-      files_to_read: [{ path: "src/math.ts" }],
-      files_to_modify: [{ path: "src/math.ts", action: "edit" }],
-      steps: ["Add an exported function subtract(a, b) after add that returns a - b."],
-      acceptance_criteria: ["src/math.ts exports subtract"],
-      validation: [{ run: "grep -q 'export function subtract' src/math.ts" }],
-    });
+    const created = await ours.call("create_mini_task", FIRST_TASK);
     if (created.isError) throw new Error(`create_mini_task failed: ${JSON.stringify(created.content)}`);
     const taskId = (created.structuredContent as { id: string }).id;
     const getTask = () => ours.call("get_task", { task_id: taskId });

@@ -1,23 +1,7 @@
 import { z } from "zod";
 import type { Usage } from "./usage.js";
 
-/**
- * Where the tokens went. `baseline_estimate` is the planner's all-big estimate, never spent;
- * `other` is planner usage of a client session outside any delegation project (never logged by hand).
- */
-export const LEDGER_PHASES = [
-  "exploration",
-  "planning",
-  "delegation",
-  "execution",
-  "testing",
-  "verification",
-  "baseline_estimate",
-  "other",
-] as const;
-export type LedgerPhase = (typeof LEDGER_PHASES)[number];
-
-/** The phases log_tokens accepts. */
+/** The phases log_tokens accepts. `baseline_estimate` is the planner's all-big estimate, never spent. */
 export const LOGGED_PHASES = [
   "exploration",
   "planning",
@@ -26,7 +10,14 @@ export const LOGGED_PHASES = [
   "testing",
   "verification",
   "baseline_estimate",
-] as const satisfies readonly LedgerPhase[];
+] as const;
+
+/**
+ * Where the tokens went: the logged phases, and `other`, planner usage of a client session outside
+ * any delegation project (imported from its transcript, never logged by hand).
+ */
+export const LEDGER_PHASES = [...LOGGED_PHASES, "other"] as const;
+export type LedgerPhase = (typeof LEDGER_PHASES)[number];
 
 /** Where a record's figures came from. */
 export const LEDGER_ORIGINS = [

@@ -6,7 +6,7 @@
  * share the tallies of one pass over the records, and read best in order.
  */
 import { repricedCost, type SelfExecution, selfExecution, selfExecutionTotal } from "./counterfactual.js";
-import type { LedgerEntry, LedgerPhase } from "./ledger-entry.js";
+import { LEDGER_PHASES, type LedgerEntry, type LedgerPhase } from "./ledger-entry.js";
 import { type Price, roundUsd } from "./pricing.js";
 import { formatUsd } from "./report-render.js";
 import {
@@ -21,15 +21,8 @@ import type { Usage } from "./usage.js";
 
 /** Phases spent by the executor; every other actual phase is the planner's. */
 const EXECUTOR_PHASES: ReadonlySet<LedgerPhase> = new Set(["execution", "testing"]);
-const ACTUAL_PHASES = [
-  "exploration",
-  "planning",
-  "delegation",
-  "execution",
-  "testing",
-  "verification",
-  "other",
-] as const;
+/** Every phase but the baseline estimate, which is never spent; in the ledger's order. */
+const ACTUAL_PHASES = LEDGER_PHASES.filter((p) => p !== "baseline_estimate");
 /** The planner's cost of delegating itself: actual only, never in the counterfactual. */
 const OVERHEAD_PHASES: ReadonlySet<LedgerPhase> = new Set([
   "planning",

@@ -1,14 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { expectedSavingsBand, scenarioCost } from "../../../src/core/counterfactual.js";
 import { type DelegationQuestion, shouldDelegate as decideWith } from "../../../src/core/decide.js";
+import { HAIKU, SONNET } from "../ledger/fixtures/prices.js";
 
-const SONNET = {
-  input_per_mtok: 3,
-  output_per_mtok: 15,
-  cache_read_per_mtok: 0.3,
-  cache_write_per_mtok: 3.75,
-};
-const HAIKU = { input_per_mtok: 1, output_per_mtok: 5, cache_read_per_mtok: 0.1, cache_write_per_mtok: 1.25 };
 const PRICES = { planner: SONNET, executor: HAIKU };
 const shouldDelegate = (q: DelegationQuestion) => decideWith(q, PRICES);
 

@@ -4,14 +4,8 @@ import type { LedgerEntry } from "../../../src/core/ledger-entry.js";
 import { costOf } from "../../../src/core/pricing.js";
 import { computeSavings, type SessionTurn } from "../../../src/core/savings.js";
 import { entry } from "./fixtures/entries.js";
+import { HAIKU, SONNET } from "./fixtures/prices.js";
 
-const SONNET = {
-  input_per_mtok: 3,
-  output_per_mtok: 15,
-  cache_read_per_mtok: 0.3,
-  cache_write_per_mtok: 3.75,
-};
-const HAIKU = { input_per_mtok: 1, output_per_mtok: 5, cache_read_per_mtok: 0.1, cache_write_per_mtok: 1.25 };
 const u = (input: number, output: number, cacheRead = 0, cacheWrite = 0) => ({
   input_tokens: input,
   output_tokens: output,
