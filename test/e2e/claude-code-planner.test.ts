@@ -4,10 +4,13 @@
  * savings_report imports the planner's usage from it.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, realpathSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LedgerEntry } from "../../src/core/ledger-entry.js";
-import { type ClaudeCodeRun, runClaudeCode } from "../fakes/claude-code.js";
+import { type ClaudeCodeRun, claudeProjectSlug, runClaudeCode } from "../fakes/claude-code.js";
 import {
   type FakeAnswer,
   type FakeLlm,
@@ -39,6 +42,23 @@ function lastResult(req: FakeRequest): Record<string, unknown> {
 }
 
 type PlannerStep = (req: FakeRequest) => Omit<FakeAnswer, "usage">;
+
+/**
+ * Waits until Claude Code has written each of `ids` to its transcript. Claude Code appends a
+ * message some time after it received it, so without this the report's view of the session
+ * would depend on how fast the CLI flushes. A condition, not a timing assumption: after 60 s it
+ * gives up and the assertions below say what was missing.
+ */
+async function transcriptHolds(path: string, ids: readonly string[]): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    const text = existsSync(path) ? readFileSync(path, "utf8") : "";
+    if (ids.every((id) => text.includes(`"${id}"`))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The planner turn that calls savings_report. */
+const REPORT_TURN = 6;
 
 const PLANNER: PlannerStep[] = [
   // Exploration: Claude Code's own Read tool.
@@ -85,19 +105,28 @@ describe("Claude Code as the planner: usage measured from its own transcript", (
   /** What the fake answered to each planner request: message id → usage. */
   const answered = new Map<string, Required<FakeUsage>>();
   let reportSeen: Record<string, unknown> | undefined;
+  const home = realpathSync(mkdtempSync(join(tmpdir(), "claude-home-")));
+  const sessionId = randomUUID();
+  /** The planner records the report imported inside the session (before any outside report). */
+  let inSession: LedgerEntry[] = [];
 
   beforeAll(async () => {
     assertBuilt();
     let turn = 0;
     let executorTurn = 0;
     fake = await startFakeLlm({
-      handler: (req) => {
+      handler: async (req) => {
         if (req.toolNames.includes("finish")) return [editSubtract, finish][executorTurn++]!;
         // Claude Code's side requests (no tools) are not planner turns of the transcript.
         if (req.toolNames.length === 0) return { text: "ok" };
         const step = PLANNER[turn];
         if (!step) throw new Error(`planner script has no turn ${turn}`);
-        if (turn === 7) reportSeen = lastResult(req);
+        if (turn === REPORT_TURN)
+          await transcriptHolds(
+            join(home, ".claude", "projects", claudeProjectSlug(repo), `${sessionId}.jsonl`),
+            [...answered.keys()],
+          );
+        if (turn === REPORT_TURN + 1) reportSeen = lastResult(req);
         const usage = plannerUsage(turn++);
         answered.set(`msg_fake_${req.index}`, usage);
         return { ...step(req), usage };
@@ -106,6 +135,8 @@ describe("Claude Code as the planner: usage measured from its own transcript", (
     repo = makeDispatchRepo(fake, { "src/math.ts": MATH });
     run = await runClaudeCode({
       cwd: repo,
+      home,
+      sessionId,
       prompt: "Add a subtract function to src/math.ts; delegate it.",
       baseURL: fake.url,
       allowedTools: ["Read", "mcp__delegate"],
@@ -117,12 +148,14 @@ describe("Claude Code as the planner: usage measured from its own transcript", (
         },
       },
     });
+    inSession = ledger().filter((e) => e.origin === "client-transcript");
   }, 180_000);
 
   afterAll(async () => {
     await run?.cleanup();
     await fake?.close();
     if (repo) removeDir(repo);
+    removeDir(home);
   });
 
   function ledger(): LedgerEntry[] {
@@ -145,39 +178,45 @@ describe("Claude Code as the planner: usage measured from its own transcript", (
     expect(Array.isArray(run.blockedHosts)).toBe(true);
   });
 
-  it("imports the planner's messages token for token, each once, attributed by the delegate calls", () => {
-    const imported = ledger().filter((e) => e.origin === "client-transcript");
-    // The savings_report call imported everything before it; the final answer came after it.
-    const expected = [...answered.entries()].slice(0, 7);
-    expect(
-      imported.map((e) => [
-        e.message_ids,
-        e.request_id,
-        e.input_tokens,
-        e.output_tokens,
-        e.cache_read_tokens,
-        e.cache_write_tokens,
-      ]),
-    ).toEqual(
-      expected.map(([id, u]) => [
+  /** The planner's messages before the final answer, as the fake answered them, in order. */
+  const expectedRows = () =>
+    [...answered.entries()]
+      .slice(0, REPORT_TURN + 1)
+      .map(([id, u]) => [
         [id],
         id.replace("msg_", "req_"),
         u.input_tokens,
         u.output_tokens,
         u.cache_read_tokens,
         u.cache_write_tokens,
-      ]),
-    );
-    expect(imported.map((e) => [e.project, e.phase])).toEqual([
-      ["calc", "exploration"],
-      ["calc", "delegation"],
-      ["calc", "delegation"],
-      ["calc", "delegation"],
-      ["calc", "verification"],
-      ["other", "delegation"],
-      ["calc", "delegation"],
+      ]);
+  const rows = (entries: readonly LedgerEntry[]) =>
+    entries.map((e) => [
+      e.message_ids,
+      e.request_id,
+      e.input_tokens,
+      e.output_tokens,
+      e.cache_read_tokens,
+      e.cache_write_tokens,
     ]);
-    for (const e of imported) {
+  const PHASES = [
+    ["calc", "exploration"],
+    ["calc", "delegation"],
+    ["calc", "delegation"],
+    ["calc", "delegation"],
+    ["calc", "verification"],
+    ["other", "delegation"],
+    ["calc", "delegation"],
+  ];
+
+  it("imports the planner's messages token for token, each once, attributed by the delegate calls", () => {
+    // The savings_report call imported every message written before it: the fake answered it only
+    // once the transcript held them. The message carrying the call itself may or may not be
+    // written yet (Claude Code's flush), so it is the one row allowed to be missing.
+    expect(inSession.length).toBeGreaterThanOrEqual(REPORT_TURN);
+    expect(rows(inSession)).toEqual(expectedRows().slice(0, inSession.length));
+    expect(inSession.map((e) => [e.project, e.phase])).toEqual(PHASES.slice(0, inSession.length));
+    for (const e of inSession) {
       expect(e).toMatchObject({
         source: "measured",
         session: run.sessionId,
@@ -206,7 +245,11 @@ describe("Claude Code as the planner: usage measured from its own transcript", (
     });
     const terms = (reportSeen!.terms as { term: string; detail?: string }[]).map((t) => t.term);
     expect(terms).toContain("self-execution: planner context re-read");
-    // The dispatch turn's context: 3 + 35,000 + 503 tokens.
+    // The context re-read is priced at the planner's context when it dispatched: the message that
+    // called dispatch_to_small_model.
+    const dispatch = inSession.find((e) => e.tools?.includes("dispatch_to_small_model"));
+    const context = dispatch!.input_tokens + dispatch!.cache_read_tokens + dispatch!.cache_write_tokens;
+    expect(context).toBe(6 + 35_000 + 503);
     const reread = (reportSeen!.terms as { term: string; detail?: string }[]).find(
       (t) => t.term === "self-execution: planner context re-read",
     );
@@ -214,8 +257,7 @@ describe("Claude Code as the planner: usage measured from its own transcript", (
   });
 
   it("imports nothing twice; the session's later turns come in once the turn has closed", () => {
-    const before = ledger().filter((e) => e.origin === "client-transcript").length;
-    // `delegate-mcp report` run outside the session reads its transcript as finished.
+    // `delegate-mcp report` run outside the session reads its transcript as Claude Code left it.
     const env = cleanEnv({
       HOME: run.home,
       CLAUDE_CONFIG_DIR: run.configDir,
@@ -232,9 +274,9 @@ describe("Claude Code as the planner: usage measured from its own transcript", (
     report();
     report();
     const after = ledger().filter((e) => e.origin === "client-transcript");
-    // The final "Done." stays open: the session's turn is still the one in progress.
-    expect(after.length).toBe(before);
-    const ids = after.map((e) => e.message_ids![0]);
-    expect(new Set(ids).size).toBe(ids.length);
+    // Every message up to the report's call, once each; the final "Done." stays open: the
+    // session's turn is still the one in progress.
+    expect(rows(after)).toEqual(expectedRows());
+    expect(after.map((e) => [e.project, e.phase])).toEqual(PHASES);
   });
 });
