@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark in sequence, prints one table, and writes
  * bench/RESULTS.md, keeping its hand-written "## Findings" section. Flags: --quick (tiny sizes,
- * the smoke mode; never writes RESULTS.md), --no-write (print only). Exits 1 only when a
+ * the smoke mode; never writes RESULTS.md), --no-write (print only), --only <bench> (one bench of
+ * bench/suite.ts, print only). Exits 1 only when a
  * benchmark could not run; an unmet goal is reported, never an error.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,16 +14,20 @@ import { runSuite } from "./suite.js";
 const RESULTS = new URL("./RESULTS.md", import.meta.url);
 
 const { values } = parseArgs({
-  options: { quick: { type: "boolean", default: false }, "no-write": { type: "boolean", default: false } },
+  options: {
+    quick: { type: "boolean", default: false },
+    "no-write": { type: "boolean", default: false },
+    only: { type: "string" },
+  },
 });
 const quick = values.quick === true;
-const write = !quick && values["no-write"] !== true;
+const write = !quick && values["no-write"] !== true && values.only === undefined;
 
 const date = new Date();
 const measured = revision();
 const loadAtStart = load();
 process.stderr.write(`bench: ${quick ? "quick (smoke) run" : "full run"}, load average ${loadAtStart}\n`);
-const run = await runSuite({ quick }, (name, result, ms) => {
+const run = await runSuite({ quick, only: values.only }, (name, result, ms) => {
   const what =
     result instanceof Error ? `FAILED: ${result.stack ?? result.message}` : `${result.length} rows`;
   process.stderr.write(`bench: ${name} ${what} (${round(ms / 1000, 1)} s)\n`);
@@ -55,6 +60,8 @@ if (run.failures.length) {
   process.stdout.write("Wrote bench/RESULTS.md.\n");
 } else {
   process.stdout.write(
-    quick ? "Quick run: bench/RESULTS.md not written.\n" : "--no-write: bench/RESULTS.md not written.\n",
+    quick
+      ? "Quick run: bench/RESULTS.md not written.\n"
+      : `${values.only !== undefined ? "--only" : "--no-write"}: bench/RESULTS.md not written.\n`,
   );
 }

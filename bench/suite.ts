@@ -32,13 +32,17 @@ export interface SuiteRun {
 
 /** Runs every bench in sequence (never in parallel: they time things); a failing bench does not stop the rest. */
 export async function runSuite(
-  opts: BenchOptions,
+  opts: BenchOptions & { only?: string },
   onBench?: (name: string, rows: BenchRow[] | Error, ms: number) => void,
 ): Promise<SuiteRun> {
   const started = performance.now();
   const rows: BenchRow[] = [];
   const failures: SuiteRun["failures"] = [];
+  if (opts.only !== undefined && !SUITE.some((s) => s.name === opts.only)) {
+    throw new Error(`--only ${opts.only}: no such bench; one of ${SUITE.map((s) => s.name).join(", ")}.`);
+  }
   for (const { name, bench } of SUITE) {
+    if (opts.only !== undefined && name !== opts.only) continue;
     const start = performance.now();
     try {
       const got = await bench(opts);

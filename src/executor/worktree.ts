@@ -77,9 +77,20 @@ export async function createWorktree(
     base = await headCommit(root);
   }
   const common = await commonDir(root);
-  await removeTaskWorktrees(root, common, taskId);
   const wtPath = `${path.join(common, WORKTREES_DIR, ...taskId.split("/"))}-a${opts.attempt}`;
   await mkdir(path.dirname(wtPath), { recursive: true });
+  // The common case, a task's first attempt with nothing left on disk, skips `git worktree list`
+  // (one process, and git reads every worktree's files for it). Anything in the way makes the add
+  // fail, and the full path below clears it and says what it was.
+  if (opts.attempt === 1 && !(await attemptDirsExist(common, taskId))) {
+    try {
+      await addWorktree(root, branch, wtPath, base);
+      return { path: wtPath, branch, base };
+    } catch {
+      await forceRemoveWorktree(root, wtPath);
+    }
+  }
+  await removeTaskWorktrees(root, common, taskId);
   try {
     await addWorktree(root, branch, wtPath, base);
   } catch (err) {
@@ -204,6 +215,14 @@ async function worktreeRecords(root: string): Promise<WorktreeRecord[]> {
     records.push(record);
   }
   return records;
+}
+
+/** Whether any attempt directory of `taskId` is on disk (a worktree or what one left). */
+async function attemptDirsExist(common: string, taskId: string): Promise<boolean> {
+  const [project, name] = taskId.split("/") as [string, string];
+  const attemptName = new RegExp(`^${escapeRegExp(name)}-a\\d+$`);
+  const entries = await readdir(path.join(common, WORKTREES_DIR, project)).catch(() => [] as string[]);
+  return entries.some((entry) => attemptName.test(entry));
 }
 
 /** Removes the worktrees of every attempt of `taskId` and leftover directories; keeps the branch. */

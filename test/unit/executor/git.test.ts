@@ -1,7 +1,7 @@
 /**
  * The git runner: simple-git with every hardening flag, our own argv check where simple-git 4.0.2
- * can only open whole categories, and the two jobs it cannot do (bounded output, empty stdin),
- * each shown here against simple-git itself.
+ * can only open whole categories, and the three jobs it cannot do (bounded output, empty stdin,
+ * a command that prints nothing without a fixed wait), each shown here against simple-git itself.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -9,7 +9,7 @@ import path from "node:path";
 import { simpleGit } from "simple-git";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../src/core/errors.js";
-import { GitError, git } from "../../../src/executor/git.js";
+import { GitError, git, printsAnswer } from "../../../src/executor/git.js";
 import { gitSandbox } from "./git-sandbox.js";
 
 let scratch: string;
@@ -138,6 +138,40 @@ describe("git()", () => {
     expect(out.stdoutBytes).toBe(200_000);
   });
 
+  it("keeps simple-git for the queries that always print, and runs every other call direct", () => {
+    for (const args of [
+      ["rev-parse", "HEAD"],
+      ["write-tree"],
+      ["hash-object", "-w", "a.txt"],
+      ["worktree", "list", "--porcelain"],
+      ["merge-base", "a", "b"],
+    ])
+      expect(printsAnswer(args), args.join(" ")).toBe(true);
+    for (const args of [
+      ["add", "--all"],
+      ["commit", "--quiet"],
+      ["apply", "--whitespace=nowarn"],
+      ["diff", "--binary"],
+      ["worktree", "add", "--quiet"],
+      ["merge-base", "--is-ancestor", "a", "b"],
+      ["rev-parse", "--verify", "--quiet", "nope"],
+      ["status", "--porcelain"],
+    ])
+      expect(printsAnswer(args), args.join(" ")).toBe(false);
+  });
+
+  it("runs a command that prints nothing with the same hardening: no hook runs, the ref is written", async () => {
+    const { dir, marker } = evilHooks("direct");
+    sh(repo, "config", "core.hooksPath", dir);
+    try {
+      await git(repo, ["commit", "--allow-empty", "--quiet", "-m", "quiet"]);
+      expect(existsSync(marker)).toBe(false);
+      expect(sh(repo, "log", "-1", "--format=%s").trim()).toBe("quiet");
+    } finally {
+      sh(repo, "config", "--unset", "core.hooksPath");
+    }
+  });
+
   it("gives git an empty stdin when the input is empty", async () => {
     const out = await git(repo, ["hash-object", "--stdin"], { input: "" });
     expect(out.stdout.trim()).toBe("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
@@ -157,6 +191,18 @@ describe("what simple-git 4.0.2 cannot do alone (why git.ts checks argv and keep
     await opened.raw(["-c", `core.hooksPath=${dir}`, "commit", "--allow-empty", "-q", "-m", "hooked"]);
     // The hook ran: this is what git.ts's own subcommand check exists to prevent.
     expect(existsSync(marker)).toBe(true);
+  });
+
+  it("waits a fixed 50 ms after a command that printed nothing, however fast git was", async () => {
+    // A lower bound only: a timer set for 50 ms never fires sooner, so this cannot flake. It is
+    // why git() runs such commands (add, commit, apply, update-ref, …) on its own child process.
+    const client = simpleGit({ baseDir: repo });
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      const out = await client.raw(["update-ref", `refs/heads/quiet-${i}`, "HEAD"]);
+      expect(out).toBe("");
+      expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    }
   });
 
   it("returns every byte of an output: no option keeps only the first part", async () => {

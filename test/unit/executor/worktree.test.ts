@@ -173,6 +173,25 @@ describe("createWorktree", () => {
     expect(listed.map((w) => w.path)).toEqual([second.path]);
   });
 
+  it("a first attempt clears what is in its way: a worktree on its branch elsewhere, a record whose directory is gone", async () => {
+    const repo = makeRepo();
+    // The task's branch held by a worktree outside the attempt's own path (an earlier run's).
+    const stray = await createWorktree(repo, "proj/01-a", { attempt: 3 });
+    rmSync(stray.path, { recursive: true, force: true });
+    expect((await listDelegateWorktrees(repo)).map((w) => w.prunable)).toEqual([true]);
+    const wt = await createWorktree(repo, "proj/01-a", { attempt: 1 });
+    expect(read(wt.path, "a.txt")).toBe("one\ntwo\nthree\n");
+    expect((await listDelegateWorktrees(repo)).map((w) => w.path)).toEqual([wt.path]);
+  });
+
+  it("a first attempt refuses a branch the user has checked out, naming where", async () => {
+    const repo = makeRepo();
+    sh(repo, "branch", "delegate/proj/01-a");
+    sh(repo, "checkout", "-q", "delegate/proj/01-a");
+    await expectUserError(createWorktree(repo, "proj/01-a", { attempt: 1 }), /checked out at/);
+    expect(await listDelegateWorktrees(repo)).toEqual([]);
+  });
+
   it("starts from a dependency's branch when given one", async () => {
     const repo = makeRepo();
     const dep = await createWorktree(repo, "proj/01-dep", { attempt: 1 });
