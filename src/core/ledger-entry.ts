@@ -31,6 +31,18 @@ export const LEDGER_ORIGINS = [
 /** The project of client-transcript records that belong to no delegation project (not a valid slug). */
 export const NO_PROJECT = "(none)";
 
+/**
+ * How a record's tokens are paid for. subscription: a CLI executor (claude-code, codex) under the
+ * CLI's own login, no API key configured: its cost_usd is the list-price value, not a charge.
+ */
+export const LEDGER_BILLINGS = ["subscription"] as const;
+
+/** What a subscription's usage costs the user: the words the note and the report share. */
+export const SUBSCRIPTION_BILLED = "billed to your subscription, not charged per token";
+
+/** On ledger records of a CLI run under its own login: their cost_usd is list price, not a charge. */
+export const SUBSCRIPTION_NOTE = `notional list price: ${SUBSCRIPTION_BILLED}`;
+
 /** measured: from the API's own usage; reported: logged by the planner; estimated: a guess. */
 export const LEDGER_SOURCES = ["measured", "reported", "estimated"] as const;
 export type LedgerSource = (typeof LEDGER_SOURCES)[number];
@@ -55,6 +67,10 @@ const ledgerEntryShape = {
   escalation: z.boolean().optional().describe("The attempt was an escalation to a bigger model."),
   error: z.string().optional().describe("The call or attempt failed; its usage still counts."),
   origin: z.enum(LEDGER_ORIGINS).optional(),
+  billing: z
+    .enum(LEDGER_BILLINGS)
+    .optional()
+    .describe("subscription: a CLI executor under its own login; cost_usd is notional list price."),
   session: z.string().min(1).optional().describe("The client session a client-transcript record came from."),
   message_ids: z.array(z.string().min(1)).optional().describe("The client's API message ids it counts."),
   request_id: z
@@ -75,6 +91,14 @@ export type LedgerEntry = z.infer<typeof ledgerEntrySchema>;
  * version with an extra field still counts every record.
  */
 export const ledgerEntryReadSchema = z.object(ledgerEntryShape);
+
+/**
+ * A record billed to a CLI subscription: marked `billing: "subscription"`, or (ledgers written
+ * before that field) carrying SUBSCRIPTION_NOTE in its note.
+ */
+export function isSubscription(entry: LedgerEntry): boolean {
+  return entry.billing === "subscription" || (entry.note?.includes(SUBSCRIPTION_NOTE) ?? false);
+}
 
 /** The usage part of an entry. */
 export function usageOf(entry: LedgerEntry): Usage {

@@ -1,4 +1,5 @@
-import type { SavingsReport, UsageTotal } from "./savings-report.js";
+import { SUBSCRIPTION_BILLED } from "./ledger-entry.js";
+import type { SavingsReport, SubscriptionTotal, UsageTotal } from "./savings-report.js";
 
 /** The heading of the section LOG.md keeps across regenerations: it is the user's. */
 export const LEARNINGS_HEADING = "## Learnings";
@@ -52,6 +53,28 @@ function usageCells(t: UsageTotal): string[] {
     costCell(t),
     String(t.records),
   ];
+}
+
+/** A by_model row: its cost marked when some of it is billed to a CLI subscription. */
+function modelCells(m: UsageTotal & SubscriptionTotal): string[] {
+  const cells = usageCells(m);
+  if (m.subscription_records) {
+    cells[4] =
+      m.subscription_records === m.records
+        ? `${cells[4]} (subscription)`
+        : `${cells[4]} (incl. ${formatUsd(m.subscription_cost_usd)} subscription)`;
+  }
+  return cells;
+}
+
+/**
+ * The line under the model table when some executor ran under a CLI's own login: its tokens and
+ * notional list price, which the actual cost and the savings count all the same.
+ */
+export function subscriptionLine(t: SubscriptionTotal): string | undefined {
+  const n = t.subscription_records;
+  if (!n) return undefined;
+  return `Subscription: ${n} executor record${n === 1 ? "" : "s"}, ${formatTokens(t.subscription_tokens)} tokens, ${formatUsd(t.subscription_cost_usd)} at list price: ${SUBSCRIPTION_BILLED}. Actual cost and savings are computed at list price.`;
 }
 
 const USAGE_HEADERS = ["Input", "Output", "Cache read", "Cache write", "Cost", "Records"];
@@ -177,11 +200,13 @@ export function renderLogMarkdown(r: SavingsReport, opts: LogMarkdownOptions = {
     out.push(
       markdownTable(
         ["Model", ...USAGE_HEADERS],
-        r.by_model.map((m) => [m.model, ...usageCells(m)]),
+        r.by_model.map((m) => [m.model, ...modelCells(m)]),
       ),
       "",
     );
   }
+  const subscription = subscriptionLine(r.totals);
+  if (subscription) out.push(subscription, "");
 
   out.push("## Comparison", "", `Planner figures: ${r.planner_source}.`, "");
   const comparison: string[][] = [
@@ -241,11 +266,13 @@ export function renderReportTable(r: SavingsReport): string {
     out.push(
       textTable(
         ["Model", ...USAGE_HEADERS],
-        r.by_model.map((m) => [m.model, ...usageCells(m)]),
+        r.by_model.map((m) => [m.model, ...modelCells(m)]),
       ),
       "",
     );
   }
+  const subscription = subscriptionLine(r.totals);
+  if (subscription) out.push(subscription, "");
   if (r.tasks.length > 0) {
     out.push(
       textTable(

@@ -3,7 +3,7 @@
  * usage totals. The computation is savings.ts.
  */
 import { z } from "zod";
-import type { LedgerEntry } from "./ledger-entry.js";
+import { isSubscription, type LedgerEntry } from "./ledger-entry.js";
 import { roundUsd } from "./pricing.js";
 
 /**
@@ -21,6 +21,26 @@ export const usageTotalSchema = z.object({
   unpriced_records: z.number().int().positive().optional(),
 });
 export type UsageTotal = z.infer<typeof usageTotalSchema>;
+
+/**
+ * The part of a group billed to a CLI subscription (a CLI executor under its own login), present
+ * only when there is one: its cost is notional list price, still counted in cost_usd.
+ */
+const subscriptionShape = {
+  subscription_records: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("Records billed to your subscription, not charged per token (CLI executor, own login)."),
+  subscription_tokens: z.number().int().nonnegative().optional().describe("Their tokens, cache included."),
+  subscription_cost_usd: z
+    .number()
+    .nullable()
+    .optional()
+    .describe("Their notional list price, part of cost_usd; null when unpriced."),
+};
+export type SubscriptionTotal = z.infer<z.ZodObject<typeof subscriptionShape>>;
 
 const taskEstimateSchema = z.object({
   input_tokens: z.number().int().nonnegative(),
@@ -53,7 +73,7 @@ export const savingsReportSchema = z.object({
   savings_usd: z.number().nullable().describe("counterfactual − actual; negative when delegation cost more."),
   savings_pct: z.number().nullable(),
   by_phase: z.array(usageTotalSchema.extend({ phase: z.string() })),
-  by_model: z.array(usageTotalSchema.extend({ model: z.string() })),
+  by_model: z.array(usageTotalSchema.extend({ model: z.string(), ...subscriptionShape })),
   tasks: z.array(
     z.object({
       id: z.string(),
@@ -89,7 +109,7 @@ export const savingsReportSchema = z.object({
     .optional()
     .describe("Reported (log_tokens) records not counted: measured records cover their phase."),
   planner_model: z.string(),
-  totals: usageTotalSchema.describe("All counted actual records."),
+  totals: usageTotalSchema.extend(subscriptionShape).describe("All counted actual records."),
   prices: z.string().optional().describe("Price catalog and overrides used."),
   warnings: z.array(z.string()),
 });
@@ -104,6 +124,8 @@ export class Tally {
   cost = 0;
   records = 0;
   unpriced = 0;
+  /** The records billed to a CLI subscription, already counted above too. */
+  private readonly sub = { records: 0, tokens: 0, cost: 0, unpriced: 0 };
 
   add(e: LedgerEntry): void {
     this.input += e.input_tokens;
@@ -113,6 +135,23 @@ export class Tally {
     this.records++;
     if (e.cost_usd === null) this.unpriced++;
     else this.cost += e.cost_usd;
+    if (isSubscription(e)) {
+      this.sub.records++;
+      this.sub.tokens += e.input_tokens + e.output_tokens + e.cache_read_tokens + e.cache_write_tokens;
+      if (e.cost_usd === null) this.sub.unpriced++;
+      else this.sub.cost += e.cost_usd;
+    }
+  }
+
+  /** The subscription figures (for by_model rows and the totals): none when no record has one. */
+  subscription(): SubscriptionTotal {
+    const s = this.sub;
+    if (s.records === 0) return {};
+    return {
+      subscription_records: s.records,
+      subscription_tokens: s.tokens,
+      subscription_cost_usd: s.unpriced === s.records ? null : roundUsd(s.cost),
+    };
   }
 
   /** null when there are records and none of them is priced. */

@@ -415,7 +415,7 @@ export function computeSavings(input: SavingsInput): SavingsReport {
   const tasks = taskRows(input.tasks, byTask);
 
   const byModelRows = [...byModel.entries()]
-    .map(([model, t]) => ({ model, ...t.total() }))
+    .map(([model, t]) => ({ model, ...t.total(), ...t.subscription() }))
     .sort((a, b) => (b.cost_usd ?? -1) - (a.cost_usd ?? -1) || a.model.localeCompare(b.model));
 
   return {
@@ -441,7 +441,7 @@ export function computeSavings(input: SavingsInput): SavingsReport {
       ? { set_aside: [...setAside.entries()].map(([phase, t]) => ({ phase, ...t.total() })) }
       : {}),
     planner_model: plannerModel,
-    totals: actual.total(),
+    totals: { ...actual.total(), ...actual.subscription() },
     ...(input.catalog ? { prices: input.catalog } : {}),
     warnings,
   };

@@ -254,12 +254,13 @@ async function runExecutor(
         (limits.validation_timeout_ceiling_s ?? DEFAULT_TIMEOUT_CEILING_S) * 1000 * task.validation.length +
         60_000,
       onCall: (usage, note) => {
-        // Under the CLI's own login the list-price cost is notional: say so on every record.
-        const notes = [run.resolved.cli?.apiKeyConfigured ? undefined : SUBSCRIPTION_NOTE, note].filter(
-          Boolean,
-        );
+        // Under the CLI's own login the list-price cost is notional: say so on every record,
+        // as a field for the report and in the note for readers of older versions.
+        const subscription = !run.resolved.cli?.apiKeyConfigured;
+        const notes = [subscription ? SUBSCRIPTION_NOTE : undefined, note].filter(Boolean);
         return recordCall(ctx, task, n, run.resolved, usage, {
           ...(notes.length ? { note: notes.join("; ") } : {}),
+          ...(subscription ? { billing: "subscription" as const } : {}),
           ...escalation,
         });
       },
@@ -427,8 +428,9 @@ async function recordCall(
   n: number,
   model: ResolvedModel,
   usage: Usage,
-  extra: { error?: string; escalation?: boolean; note?: string },
+  extra: { error?: string; escalation?: boolean; note?: string; billing?: "subscription" },
 ) {
+  const { billing, ...rest } = extra;
   try {
     const entry = await pricedEntry({
       project: task.project,
@@ -440,8 +442,9 @@ async function recordCall(
       source: "measured",
       origin: model.cli ? model.cli.provider : "executor-api",
       now: ctx.now(),
-      ...extra,
+      ...rest,
     });
+    if (billing) entry.billing = billing;
     await ctx.ledger.append(entry);
   } catch (err) {
     // Keep going: the attempt's own usage record still holds these tokens.

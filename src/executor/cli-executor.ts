@@ -3,10 +3,9 @@
 import type { CliExecutorOptions } from "./claude-code.js";
 import type { LoopOutcome } from "./loop.js";
 
+/** Defined with the ledger record (core), where the report reads it too. */
+export { SUBSCRIPTION_NOTE } from "../core/ledger-entry.js";
 export type { CliExecutorOptions };
-
-/** On ledger records of a CLI run under its own login: their cost_usd is list price, not a charge. */
-export const SUBSCRIPTION_NOTE = "notional list price: billed to your subscription, not charged per token";
 
 export async function runCliExecutor(opts: CliExecutorOptions): Promise<LoopOutcome> {
   if (opts.model.provider === "claude-code") {

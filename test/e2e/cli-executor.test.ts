@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { SUBSCRIPTION_NOTE } from "../../src/core/ledger-entry.js";
+import { formatTokens, formatUsd } from "../../src/core/report-render.js";
 import {
   type FakeLlm,
   type FakeReply,
@@ -45,6 +47,8 @@ interface CliEnv {
   mark: string;
 }
 
+const OAUTH_TOKEN = "test-oauth-token";
+
 let running: CliEnv | undefined;
 afterEach(async () => {
   await running?.server.close();
@@ -56,12 +60,20 @@ afterEach(async () => {
 async function start(
   opts: {
     cliModel?: Record<string, unknown>;
+    /**
+     * haiku-cli on the fake under the CLI's own login, as a subscription user signs in headless
+     * (CLAUDE_CODE_OAUTH_TOKEN), with no api_key_env.
+     */
+    ownLogin?: boolean;
     limits?: Record<string, unknown>;
     env?: Record<string, string>;
   } = {},
 ): Promise<CliEnv> {
   const fake = await startFakeLlm();
   const mark = `delegate-cli-test-${Math.random().toString(36).slice(2)}`;
+  const ownLogin = opts.ownLogin
+    ? { provider: "claude-code", model: "claude-haiku-4-5", base_url: fake.anthropicBaseURL }
+    : undefined;
   const config = {
     models: {
       fake: {
@@ -70,7 +82,7 @@ async function start(
         base_url: fake.anthropicBaseURL,
         api_key_env: "FAKE_KEY",
       },
-      "haiku-cli": opts.cliModel ?? claudeCliModel(fake),
+      "haiku-cli": opts.cliModel ?? ownLogin ?? claudeCliModel(fake),
     },
     defaults: { executor: "haiku-cli", planner: "sonnet" },
     ...(opts.limits ? { limits: opts.limits } : {}),
@@ -83,7 +95,11 @@ async function start(
   });
   const server = await startServer({
     root: repo,
-    env: cliServerEnv({ DELEGATE_TEST_MARK: mark, ...opts.env }),
+    env: cliServerEnv({
+      DELEGATE_TEST_MARK: mark,
+      ...(ownLogin ? { CLAUDE_CODE_OAUTH_TOKEN: OAUTH_TOKEN } : {}),
+      ...opts.env,
+    }),
   });
   running = { repo, fake, server, mark };
   return running;
@@ -138,6 +154,8 @@ describe("claude-code executor (haiku-cli) against the fake LLM", () => {
       expect(u.input_tokens + u.cache_read_tokens + u.cache_write_tokens).toBe(sent);
       expect(u.output_tokens).toBe(sum("output_tokens"));
       expect(ledger.every((e) => e.source === "measured")).toBe(true);
+      // With a key configured nothing is billed to a subscription.
+      expect(ledger.filter((e) => "billing" in e || String(e.note).includes(SUBSCRIPTION_NOTE))).toEqual([]);
       expect(new Set(ledger.map((e) => e.origin))).toEqual(
         new Set([model === "fake" ? "executor-api" : "claude-code"]),
       );
@@ -157,6 +175,9 @@ describe("claude-code executor (haiku-cli) against the fake LLM", () => {
     expect(checked["haiku-cli"]!.validation).toEqual({ passed: true, ran: 1 });
     expect(checked["haiku-cli"]!.validation).toEqual(checked.fake!.validation);
     expect(checked["haiku-cli"]!.report).toContain("COMPLETE");
+    const report = await env.server.call("savings_report", { project: results.fake!.task_id.split("/")[0] });
+    expect(report.isError, textOf(report)).toBeFalsy();
+    expect(textOf(report)).not.toContain("billed to your subscription");
   }, 180_000);
 
   it("refuses an unlisted write through the tool server, and reverts one made by another route", async () => {
@@ -310,12 +331,15 @@ describe("claude-code executor (haiku-cli) against the fake LLM", () => {
 });
 
 describe("claude-code executor's measured usage", () => {
-  it("is in the ledger even for a failing run", async () => {
-    const env = await start();
+  it("is in the ledger even for a failing run; under the CLI's own login, billed to the subscription", async () => {
+    const env = await start({ ownLogin: true });
     env.fake.setHandler(byTitle({ Fails: script([editSubtract, validate, say("Done.")]) }));
     const id = await create(env, spec("Fails", { validation: [{ run: "false" }] }));
     const [r] = await dispatch(env, { task_id: id });
     expect(r!.status).toBe("failed");
+    // The CLI signed in with its own login, not a key.
+    expect(env.fake.requests.length).toBeGreaterThan(0);
+    expect(env.fake.requests.every((q) => q.apiKey === OAUTH_TOKEN)).toBe(true);
     const ledger = ledgerOf(env.repo, id);
     const sent = env.fake.requests
       .map((q) => Math.ceil(Buffer.byteLength(q.rawBody) / 4))
@@ -325,5 +349,19 @@ describe("claude-code executor's measured usage", () => {
     expect(ledger.reduce((a, e) => a + prompt(e), 0)).toBe(sent);
     expect(readFileSync(join(env.repo, "src/math.ts"), "utf8")).toBe(MATH);
     expect(SUBTRACT).toBeTruthy();
+    // Every record is marked, by field and by note, and the report says what that means.
+    for (const e of ledger) {
+      expect(e).toMatchObject({ origin: "claude-code", billing: "subscription" });
+      expect(e.note).toContain(SUBSCRIPTION_NOTE);
+    }
+    const report = await env.server.call("savings_report", { project: id.split("/")[0] });
+    expect(report.isError, textOf(report)).toBeFalsy();
+    const totals = (report.structuredContent as { totals: Record<string, number> }).totals;
+    const tokens = ledger.reduce((a, e) => a + prompt(e) + (e.output_tokens as number), 0);
+    expect(totals).toMatchObject({ subscription_records: ledger.length, subscription_tokens: tokens });
+    const n = ledger.length;
+    expect(textOf(report)).toContain(
+      `Subscription: ${n} executor record${n === 1 ? "" : "s"}, ${formatTokens(tokens)} tokens, ${formatUsd(totals.subscription_cost_usd)} at list price: billed to your subscription, not charged per token. Actual cost and savings are computed at list price.`,
+    );
   }, 180_000);
 });
