@@ -1,8 +1,10 @@
 /**
- * The savings report as a picture: bars in the terminal and a plain SVG file for LOG.md. Drawn
- * from the report's own fields only (never recomputed), deterministic (same report, same bytes).
+ * The savings report as a picture: bars in the terminal and a plain SVG file for LOG.md. The bars
+ * are the report's own fields (never recomputed); the cumulative savings line is the report's own
+ * computation run over the ledger as it stood after each task. Deterministic: same ledger, same bytes.
  */
 import { formatUsd } from "./report-render.js";
+import { computeSavings, type SavingsInput } from "./savings.js";
 import type { SavingsReport } from "./savings-report.js";
 
 export const CHART_FILE = "savings.svg";
@@ -12,23 +14,70 @@ interface Bar {
   usd: number | null;
 }
 
+/** A point of the cumulative line: the project's savings_usd once task `label` had finished. */
+export type SavingsPoint = Bar;
+
+/** At most this many points on the cumulative line, however many tasks: the SVG stays small. */
+export const MAX_SAVINGS_POINTS = 24;
+
 /** The bars both renderings draw: actual vs counterfactual, then actual cost by phase. */
-export function chartBars(r: SavingsReport): { comparison: Bar[]; phases: Bar[]; cumulative: Bar[] } {
-  let sum = 0;
-  let known = true;
-  const cumulative = r.tasks.map((t) => {
-    if (t.actual.cost_usd === null) known = false;
-    else sum += t.actual.cost_usd;
-    return { label: t.id, usd: known ? Math.round(sum * 1e9) / 1e9 : null };
-  });
+export function chartBars(r: SavingsReport): { comparison: Bar[]; phases: Bar[] } {
   return {
     comparison: [
       { label: "Actual", usd: r.actual_cost_usd },
       { label: "Counterfactual", usd: r.counterfactual_cost_usd },
     ],
     phases: r.by_phase.map((p) => ({ label: p.phase, usd: p.cost_usd })),
-    cumulative,
   };
+}
+
+/** `max` of the indexes 0..n-1, evenly spread, the first and the last always among them. */
+function sampled(n: number, max: number): number[] {
+  if (n <= max) return [...Array(n).keys()];
+  const m = Math.max(2, max);
+  return [...Array(m).keys()].map((k) => Math.round((k * (n - 1)) / (m - 1)));
+}
+
+/**
+ * The project's savings over time, one point per task in the order tasks finished (the time of a
+ * task's last ledger record, ledger order breaking ties): the savings_usd that computeSavings, the
+ * report's own computation, gives over the project's records up to and including that record (and
+ * the session turns up to its time). The last point is `report`'s savings_usd, over every record,
+ * those logged after the last task too. At most `max` points, evenly sampled, the last always kept;
+ * null where the savings are unknown (a price is missing). `input` and `report` are the report's
+ * own input and result. Pure.
+ */
+export function savingsOverTime(
+  input: SavingsInput,
+  report: SavingsReport,
+  max = MAX_SAVINGS_POINTS,
+): SavingsPoint[] {
+  const order = input.entries
+    .map((e, i) => ({ e, i }))
+    .filter(({ e }) => e.project === input.project)
+    .sort((a, b) => (a.e.ts < b.e.ts ? -1 : a.e.ts > b.e.ts ? 1 : a.i - b.i));
+  /** Ledger index → position in time order. */
+  const position = new Map(order.map(({ i }, pos) => [i, pos]));
+  /** Task → position of its last record. */
+  const finished = new Map<string, number>();
+  order.forEach(({ e }, pos) => {
+    if (e.task !== undefined) finished.set(e.task, pos);
+  });
+  const tasks = [...finished].sort((a, b) => a[1] - b[1]);
+  return sampled(tasks.length, max).map((k) => {
+    const [label, last] = tasks[k]!;
+    if (k === tasks.length - 1) return { label, usd: report.savings_usd };
+    const ts = order[last]!.e.ts;
+    const prefix = computeSavings({
+      ...input,
+      // The ledger's own order is kept: the prefix is the ledger cut after the task's last record.
+      entries: input.entries.filter((_, i) => (position.get(i) ?? Number.POSITIVE_INFINITY) <= last),
+      sessionTurns: input.sessionTurns?.filter((t) => t.ts <= ts),
+      warnings: [],
+      moreWarnings: 0,
+    });
+    return { label, usd: prefix.savings_usd };
+  });
 }
 
 const BAR_CHARS = 32;
@@ -83,31 +132,72 @@ function svgBars(bars: Bar[], top: number, group: string, color: string): string
   });
 }
 
-/** The cumulative cost of the project's tasks, in task order, as a line. */
-function svgLine(points: Bar[], top: number, height: number): string[] {
-  const known = points.filter((p) => p.usd !== null);
-  if (known.length === 0) return [`<text x="8" y="${top + 15}">no priced task yet</text>`];
-  const max = scaleOf(known) || 1;
-  const step = points.length > 1 ? (W - LABEL_W - 80) / (points.length - 1) : 0;
-  const xy = known.map((p, i) => {
-    const x = Math.round((LABEL_W + i * step) * 10) / 10;
-    const y = Math.round((top + height - ((p.usd ?? 0) / max) * height) * 10) / 10;
-    return { x, y, p };
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/**
+ * The cumulative savings as a line over a zero axis (below it, delegation had cost more). An
+ * unknown point breaks the line and is drawn as "?" at the top: no number is made up for it.
+ */
+function svgLine(points: readonly SavingsPoint[], top: number, height: number): string[] {
+  if (points.length === 0) return [`<text x="8" y="${top + 15}">no task finished yet</text>`];
+  const known = points.flatMap((p) => (p.usd === null ? [] : [p.usd]));
+  const hi = Math.max(0, ...known);
+  const lo = Math.min(0, ...known);
+  const span = hi - lo || 1;
+  const right = W - 80;
+  const step = points.length > 1 ? (right - LABEL_W) / (points.length - 1) : 0;
+  const yOf = (usd: number) => round1(top + ((hi - usd) / span) * height);
+  const zero = yOf(0);
+  const parts = [
+    `<line data-axis="zero" x1="${LABEL_W}" y1="${zero}" x2="${right}" y2="${zero}" stroke="#999999" stroke-width="1"/>`,
+    `<text x="${right + 6}" y="${zero + 4}">${escapeXml(formatUsd(0))}</text>`,
+  ];
+  for (const edge of [hi, lo]) {
+    if (edge !== 0 && Math.abs(yOf(edge) - zero) >= 14)
+      parts.push(`<text x="${right + 6}" y="${yOf(edge) + 4}">${escapeXml(formatUsd(edge))}</text>`);
+  }
+  const marks: string[] = [];
+  let run: string[] = [];
+  const endRun = () => {
+    if (run.length > 1)
+      parts.push(`<polyline fill="none" stroke="#2f6fb0" stroke-width="2" points="${run.join(" ")}"/>`);
+    run = [];
+  };
+  points.forEach((p, i) => {
+    const x = round1(LABEL_W + i * step);
+    const attrs = `data-group="cumulative" data-label="${escapeXml(p.label)}" data-usd="${p.usd ?? "null"}"`;
+    if (p.usd === null) {
+      endRun();
+      marks.push(`<text ${attrs} x="${x}" y="${top + 10}" text-anchor="middle" fill="#999999">?</text>`);
+      return;
+    }
+    const y = yOf(p.usd);
+    run.push(`${x},${y}`);
+    const fill = p.usd < 0 ? "#b03a2f" : "#2f6fb0";
+    marks.push(`<circle ${attrs} cx="${x}" cy="${y}" r="3" fill="${fill}"/>`);
   });
+  endRun();
+  const last = points[points.length - 1]!;
+  const said =
+    last.usd === null
+      ? "unknown"
+      : last.usd >= 0
+        ? `saved ${formatUsd(last.usd)}`
+        : `cost more by ${formatUsd(-last.usd)}`;
   return [
-    `<polyline fill="none" stroke="#2f6fb0" stroke-width="2" points="${xy.map((q) => `${q.x},${q.y}`).join(" ")}"/>`,
-    ...xy.map(
-      (q) =>
-        `<circle data-group="cumulative" data-label="${escapeXml(q.p.label)}" data-usd="${q.p.usd}" cx="${q.x}" cy="${q.y}" r="3" fill="#2f6fb0"/>`,
-    ),
-    `<text x="8" y="${top + 15}">after ${escapeXml(known[known.length - 1]!.label)}</text>`,
-    `<text x="8" y="${top + 33}">${escapeXml(formatUsd(known[known.length - 1]!.usd))}</text>`,
+    ...parts,
+    ...marks,
+    `<text x="8" y="${top + 15}">after ${escapeXml(last.label)}</text>`,
+    `<text x="8" y="${top + 33}">${escapeXml(said)}</text>`,
   ];
 }
 
-/** The LOG.md picture as SVG text: no script, no external reference, fixed layout. */
-export function renderSvg(r: SavingsReport): string {
-  const { comparison, phases, cumulative } = chartBars(r);
+/**
+ * The LOG.md picture as SVG text: no script, no external reference, fixed layout. `overTime` is
+ * savingsOverTime of the same report.
+ */
+export function renderSvg(r: SavingsReport, overTime: readonly SavingsPoint[]): string {
+  const { comparison, phases } = chartBars(r);
   const parts: string[] = [];
   let y = 10;
   const heading = (text: string) => {
@@ -120,8 +210,8 @@ export function renderSvg(r: SavingsReport): string {
   heading("Actual cost by phase");
   parts.push(...svgBars(phases, y, "phase", "#c07a2c"));
   y += phases.length * ROW + 12;
-  heading("Cumulative executor-side task cost, in task order");
-  parts.push(...svgLine(cumulative, y, 80));
+  heading("Cumulative savings (counterfactual - actual) as tasks finished");
+  parts.push(...svgLine(overTime, y, 80));
   y += 100;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="sans-serif" font-size="12">`,
@@ -134,7 +224,7 @@ export function renderSvg(r: SavingsReport): string {
 
 /** LOG.md with the picture shown before the user's Learnings section (which must stay last). */
 export function withPicture(markdown: string, file = CHART_FILE): string {
-  const section = `## Picture\n\n![Actual vs counterfactual cost, cost by phase, cumulative task cost](${file})\n\n`;
+  const section = `## Picture\n\n![Actual vs counterfactual cost, cost by phase, cumulative savings](${file})\n\n`;
   const at = markdown.search(/^## Learnings[ \t]*$/m);
   if (at < 0) return `${markdown.trimEnd()}\n\n${section.trimEnd()}\n`;
   return `${markdown.slice(0, at)}${section}${markdown.slice(at)}`;

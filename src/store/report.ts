@@ -7,9 +7,9 @@ import { UserError } from "../core/errors.js";
 import type { LedgerEntry, LedgerPhase, LedgerSource } from "../core/ledger-entry.js";
 import { SLUG_RE } from "../core/mini-task.js";
 import { costOf, type Price } from "../core/pricing.js";
-import { CHART_FILE, renderSvg, withPicture } from "../core/report-chart.js";
+import { CHART_FILE, renderSvg, savingsOverTime, withPicture } from "../core/report-chart.js";
 import { extractLearnings, renderLogMarkdown } from "../core/report-render.js";
-import { computeSavings, type SessionTurn } from "../core/savings.js";
+import { computeSavings, type SavingsInput, type SessionTurn } from "../core/savings.js";
 import type { SavingsReport } from "../core/savings-report.js";
 import type { SavingsTaskInput } from "../core/savings-tasks.js";
 import type { Usage } from "../core/usage.js";
@@ -250,7 +250,7 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
     if (e.project === opts.project && !(e.model in modelPrices))
       modelPrices[e.model] = await priceOfAnyModel(opts.config, e.model);
   }
-  const report = computeSavings({
+  const input: SavingsInput = {
     project: opts.project,
     entries,
     plannerModel: planner.model,
@@ -264,7 +264,8 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
       : records.warnings,
     moreWarnings: records.moreWarnings,
     catalog: prices,
-  });
+  };
+  const report = computeSavings(input);
   const learnings = extractLearnings(previous);
   const markdown = withPicture(
     renderLogMarkdown(report, {
@@ -272,8 +273,12 @@ export async function buildSavingsReport(opts: BuildReportOptions): Promise<Buil
       ...(learnings ? { learnings } : {}),
     }),
   );
-  // The picture first: LOG.md never points at a picture that is not there.
-  await writeAtomically(join(dirname(logPath.abs), CHART_FILE), renderSvg(report));
+  // The picture first: LOG.md never points at a picture that is not there. Its cumulative line is
+  // the same computation over the ledger as it stood after each task (at most MAX_SAVINGS_POINTS of them: each is one more computation).
+  await writeAtomically(
+    join(dirname(logPath.abs), CHART_FILE),
+    renderSvg(report, savingsOverTime(input, report)),
+  );
   await writeAtomically(logPath.abs, markdown);
   return { report, markdown, logPath: logPath.abs, ...(imported ? { plannerImport: imported } : {}) };
 }
