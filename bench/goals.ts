@@ -118,15 +118,13 @@ export const GOALS = {
   "cli.first-request-codex": ratio("cli", "codex exec: first request tokens vs the API executor's", 1.5),
   "ab.split-100k": ratio(
     "a/b in Claude Code",
-    "delegate ÷ self, 6-file split, ~100k planner context, Sonnet + Haiku 4.5",
+    "delegate ÷ self, 6-file split, ~100k planner context (68k-token padding), warm session, Sonnet + Haiku 4.5",
     0.6,
-    "bench/ab/ab.ts runs real Claude Code outside npm run bench; its ~100k run (--pads 68000) has not been recorded",
   ),
   "ab.edit-100k": ratio(
     "a/b in Claude Code",
-    "delegate ÷ self, 10-target edit, ~100k planner context, Sonnet + Haiku 4.5",
+    "delegate ÷ self, 10-target edit, ~100k planner context (68k-token padding), warm session, Sonnet + Haiku 4.5",
     0.4,
-    "bench/ab/ab.ts runs real Claude Code outside npm run bench; its ~100k run (--pads 68000) has not been recorded",
   ),
   "savings-model.transcript-import-rss": ratio(
     "savings model",

@@ -1,4 +1,5 @@
 /** Every benchmark, in the order `npm run bench` runs them, and the loop that runs them. */
+import { benchAb } from "./ab/ab.js";
 import { benchCliOverhead } from "./cli-overhead.js";
 import { benchDispatch } from "./dispatch.js";
 import { benchLedger } from "./ledger.js";
@@ -22,6 +23,7 @@ export const SUITE: SuiteEntry[] = [
   { name: "ledger", bench: benchLedger, groups: ["ledger"] },
   { name: "planner-savings", bench: benchPlannerSavings, groups: ["savings model"] },
   { name: "cli", bench: benchCliOverhead, groups: ["cli"] },
+  { name: "ab", bench: benchAb, groups: ["a/b in Claude Code"] },
 ];
 
 export interface SuiteRun {

@@ -9,7 +9,15 @@
  * back from Claude Code's own transcript, the executor's from the ledger, and both are priced with
  * the same catalog.
  *
- *   npx tsx bench/ab/ab.ts [--pad-tokens 68000]
+ * Two sessions per arm: "fresh" (a new session: its first turn writes the whole starting context
+ * to the prompt cache, which both arms pay) and "warm" (the same run again on the same fake, with
+ * the same HOME and the repository reset, so Claude Code sends the same starting bytes and they
+ * are already cached, as in a session under way).
+ *
+ * `npm run bench` runs it (the "ab" bench; quick mode: the 10-target edit at no padding only), and
+ * it runs alone, printing its table:
+ *
+ *   npx tsx bench/ab/ab.ts [--pads 0,68000]
  */
 import { execFileSync } from "node:child_process";
 import {
@@ -23,12 +31,14 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { resolveModel } from "../../src/config/models.js";
 import { priceOf } from "../../src/config/price-catalog.js";
 import { costOf } from "../../src/core/pricing.js";
 import { runClaudeCode } from "../../test/fakes/claude-code.js";
 import { type FakeAnswer, type FakeRequest, startFakeLlm } from "../../test/fakes/llm-server.js";
+import type { Bench, BenchRow } from "../types.js";
 
 const CLI = new URL("../../dist/cli.js", import.meta.url).pathname;
 const T = (name: string) => `mcp__delegate__${name}`;
@@ -213,13 +223,16 @@ interface ArmResult {
   work: string;
   arm: string;
   pad: number;
+  session: "fresh" | "warm";
+  /** The planner's first request, in tokens: the starting context. */
+  firstContext: number;
   turns: number;
   planner: Tokens;
   executor: Tokens;
   ok: boolean;
 }
 
-function plannerFromTranscript(path: string): { turns: number; tokens: Tokens } {
+function plannerFromTranscript(path: string): { turns: number; tokens: Tokens; firstContext: number } {
   const seen = new Map<string, Tokens>();
   for (const line of readFileSync(path, "utf8").split("\n")) {
     if (!line.includes('"type":"assistant"')) continue;
@@ -240,7 +253,9 @@ function plannerFromTranscript(path: string): { turns: number; tokens: Tokens } 
     tokens.cacheRead += t.cacheRead;
     tokens.cacheWrite += t.cacheWrite;
   }
-  return { turns: seen.size, tokens };
+  const first = [...seen.values()][0];
+  const firstContext = first ? first.input + first.cacheRead + first.cacheWrite : 0;
+  return { turns: seen.size, tokens, firstContext };
 }
 
 function executorFromLedger(repo: string): Tokens {
@@ -258,13 +273,14 @@ function executorFromLedger(repo: string): Tokens {
   return tokens;
 }
 
+/** One arm of one work: a fresh session, then the same run warm (see the header). */
 async function runArm(
   work: string,
   arm: string,
   script: Step[],
   pad: number,
   check: string,
-): Promise<ArmResult> {
+): Promise<ArmResult[]> {
   let turn = 0;
   const fake = await startFakeLlm({
     handler: (req) => {
@@ -276,72 +292,92 @@ async function runArm(
     },
   });
   const repo = makeRepo(pad);
-  writeFileSync(
-    join(repo, "delegate.config.json"),
-    JSON.stringify({
-      models: {
-        fake: {
-          provider: "anthropic",
-          model: "claude-haiku-4-5",
-          base_url: fake.anthropicBaseURL,
-          api_key_env: "FAKE_KEY",
-        },
-      },
-      defaults: { executor: "fake", planner: "sonnet" },
-    }),
-  );
-  const delegate = arm === "delegate";
-  const run = await runClaudeCode({
-    cwd: repo,
-    prompt:
-      work === "split" ? "Split src/big.ts into one module per group." : "Add a JSDoc line to every handler.",
-    baseURL: fake.url,
-    allowedTools: delegate ? ["Read", "mcp__delegate"] : ["Read", "Write", "Edit", "Bash"],
-    ...(delegate
-      ? {
-          mcpServers: {
-            delegate: {
-              command: process.execPath,
-              args: [CLI, "--root", repo],
-              env: { FAKE_KEY: "k", DELEGATE_LOG: "warn" },
-            },
+  const configure = () =>
+    writeFileSync(
+      join(repo, "delegate.config.json"),
+      JSON.stringify({
+        models: {
+          fake: {
+            provider: "anthropic",
+            model: "claude-haiku-4-5",
+            base_url: fake.anthropicBaseURL,
+            api_key_env: "FAKE_KEY",
           },
-        }
-      : {}),
-    timeoutMs: 300_000,
-  });
-  let ok = false;
+        },
+        defaults: { executor: "fake", planner: "sonnet" },
+      }),
+    );
+  const delegate = arm === "delegate";
+  const results: ArmResult[] = [];
+  // One HOME for both sessions: Claude Code's system prompt names paths under it.
+  const home = realpathSync(mkdtempSync(join(tmpdir(), "ab-home-")));
   try {
-    execFileSync("bash", ["-c", check], { cwd: repo, stdio: "ignore" });
-    ok = true;
-  } catch {}
-  const planner = plannerFromTranscript(run.transcriptPath);
-  const result = {
-    work,
-    arm,
-    pad,
-    turns: planner.turns,
-    planner: planner.tokens,
-    executor: executorFromLedger(repo),
-    ok,
-  };
-  if (fake.handlerErrors.length)
-    process.stderr.write(`${arm}/${work}: ${fake.handlerErrors.map((e) => e.message).join("; ")}\n`);
-  if (run.exitCode !== 0)
-    process.stderr.write(`${arm}/${work}: claude exited ${run.exitCode}: ${run.stderr.slice(0, 400)}\n`);
-  await run.cleanup();
-  await fake.close();
-  rmSync(repo, { recursive: true, force: true });
-  return result;
+    for (const session of ["fresh", "warm"] as const) {
+      if (session === "warm") {
+        // The same repository path and content again, so Claude Code's prompt is the same bytes.
+        execFileSync("git", ["reset", "-q", "--hard"], { cwd: repo, stdio: "ignore" });
+        execFileSync("git", ["clean", "-qfdx"], { cwd: repo, stdio: "ignore" });
+        turn = 0;
+      }
+      configure();
+      const run = await runClaudeCode({
+        cwd: repo,
+        home,
+        prompt:
+          work === "split"
+            ? "Split src/big.ts into one module per group."
+            : "Add a JSDoc line to every handler.",
+        baseURL: fake.url,
+        allowedTools: delegate ? ["Read", "mcp__delegate"] : ["Read", "Write", "Edit", "Bash"],
+        ...(delegate
+          ? {
+              mcpServers: {
+                delegate: {
+                  command: process.execPath,
+                  args: [CLI, "--root", repo],
+                  env: { FAKE_KEY: "k", DELEGATE_LOG: "warn" },
+                },
+              },
+            }
+          : {}),
+        timeoutMs: 300_000,
+      });
+      let ok = false;
+      try {
+        execFileSync("bash", ["-c", check], { cwd: repo, stdio: "ignore" });
+        ok = true;
+      } catch {}
+      const planner = plannerFromTranscript(run.transcriptPath);
+      results.push({
+        work,
+        arm,
+        pad,
+        session,
+        turns: planner.turns,
+        firstContext: planner.firstContext,
+        planner: planner.tokens,
+        executor: executorFromLedger(repo),
+        ok: ok && run.exitCode === 0 && fake.handlerErrors.length === 0,
+      });
+      if (fake.handlerErrors.length)
+        process.stderr.write(`${arm}/${work}: ${fake.handlerErrors.map((e) => e.message).join("; ")}\n`);
+      if (run.exitCode !== 0)
+        process.stderr.write(`${arm}/${work}: claude exited ${run.exitCode}: ${run.stderr.slice(0, 400)}\n`);
+      await run.cleanup();
+    }
+  } finally {
+    await fake.close();
+    rmSync(repo, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+  }
+  return results;
 }
 
 // ------------------------------------------------------------------ main
 
-const { values } = parseArgs({ options: { pads: { type: "string", default: "0,68000" } } });
-const pads = String(values.pads).split(",").map(Number);
-const price = async (alias: string) => (await priceOf(resolveModel({}, alias)))!;
-const [sonnet, opus, haiku] = await Promise.all([price("sonnet"), price("opus"), price("haiku")]);
-const usd = (t: Tokens, p: typeof sonnet) =>
+type Price = NonNullable<Awaited<ReturnType<typeof priceOf>>>;
+const price = async (alias: string): Promise<Price> => (await priceOf(resolveModel({}, alias)))!;
+const usd = (t: Tokens, p: Price) =>
   costOf(
     {
       input_tokens: t.input,
@@ -352,36 +388,97 @@ const usd = (t: Tokens, p: typeof sonnet) =>
     p,
   )!;
 
-const rows: ArmResult[] = [];
-for (const pad of pads)
-  for (const [work, check, self, del] of [
-    ["split", CHECK_SPLIT, SELF_SPLIT, DELEGATE_SPLIT],
-    ["10-target edit", CHECK_EDIT, SELF_EDIT, DELEGATE_EDIT],
-  ] as const) {
-    rows.push(await runArm(work, "self", self, pad, check));
-    rows.push(await runArm(work, "delegate", del, pad, check));
-  }
+const WORKS = [
+  ["split", "6-file split", CHECK_SPLIT, SELF_SPLIT, DELEGATE_SPLIT],
+  ["10-target edit", "10-target edit", CHECK_EDIT, SELF_EDIT, DELEGATE_EDIT],
+] as const;
 
-const lines = [
-  "| work | pad | arm | ok | planner turns | planner in / cache read / cache write / out | executor in / cache read / cache write / out | $ Sonnet+Haiku | $ Opus+Haiku |",
-  "|---|---|---|---|---|---|---|---|---|",
-];
-const cost = new Map<string, [number, number]>();
-for (const r of rows) {
-  const a = usd(r.planner, sonnet) + usd(r.executor, haiku);
-  const b = usd(r.planner, opus) + usd(r.executor, haiku);
-  cost.set(`${r.work}|${r.pad}|${r.arm}`, [a, b]);
-  const p = r.planner;
-  const e = r.executor;
-  lines.push(
-    `| ${r.work} | ${r.pad} | ${r.arm} | ${r.ok ? "yes" : "NO"} | ${r.turns} | ${p.input} / ${p.cacheRead} / ${p.cacheWrite} / ${p.output} | ${e.input} / ${e.cacheRead} / ${e.cacheWrite} / ${e.output} | ${a.toFixed(4)} | ${b.toFixed(4)} |`,
-  );
+/** Every arm of every work at each padding, fresh and warm. */
+async function runAll(pads: number[], works: readonly (typeof WORKS)[number][]): Promise<ArmResult[]> {
+  const rows: ArmResult[] = [];
+  for (const pad of pads)
+    for (const [work, , check, self, del] of works) {
+      rows.push(...(await runArm(work, "self", self, pad, check)));
+      rows.push(...(await runArm(work, "delegate", del, pad, check)));
+    }
+  return rows;
 }
-lines.push("", "| work | pad | delegate/self Sonnet+Haiku | delegate/self Opus+Haiku |", "|---|---|---|---|");
-for (const pad of pads)
-  for (const work of ["split", "10-target edit"]) {
-    const s = cost.get(`${work}|${pad}|self`)!;
-    const d = cost.get(`${work}|${pad}|delegate`)!;
-    lines.push(`| ${work} | ${pad} | ${(d[0] / s[0]).toFixed(2)} | ${(d[1] / s[1]).toFixed(2)} |`);
+
+/** The padding as the row names it; the context it gave is measured and put in the note. */
+const padLabel = (pad: number) => (pad === 0 ? "no padding" : `${Math.round(pad / 1000)}k-token padding`);
+
+const GOAL_PAD = 68_000;
+const GOAL_OF = { split: "ab.split-100k", "10-target edit": "ab.edit-100k" } as const;
+
+const fmt = (t: Tokens) =>
+  `${t.input} in / ${t.cacheRead} cache read / ${t.cacheWrite} cache write / ${t.output} out`;
+
+export const benchAb: Bench = async ({ quick }) => {
+  const pads = quick ? [0] : [0, GOAL_PAD];
+  const works = quick ? WORKS.filter(([w]) => w === "10-target edit") : WORKS;
+  const results = await runAll(pads, works);
+  const [sonnet, opus, haiku] = await Promise.all([price("sonnet"), price("opus"), price("haiku")]);
+  const rows: BenchRow[] = [];
+  const find = (work: string, pad: number, arm: string, session: string) =>
+    results.find((r) => r.work === work && r.pad === pad && r.arm === arm && r.session === session)!;
+  for (const pad of pads)
+    for (const [work, label] of works)
+      for (const session of ["fresh", "warm"] as const) {
+        const self = find(work, pad, "self", session);
+        const del = find(work, pad, "delegate", session);
+        if (!self.ok || !del.ok)
+          throw new Error(`a/b ${work} pad ${pad} ${session}: an arm did not finish its work`);
+        const total = (r: ArmResult, planner: Price) => usd(r.planner, planner) + usd(r.executor, haiku);
+        const [s, d] = [total(self, sonnet), total(del, sonnet)];
+        const opusRatio = total(del, opus) / total(self, opus);
+        rows.push({
+          group: "a/b in Claude Code",
+          name: `delegate ÷ self, ${label}, ${padLabel(pad)}, ${session} session, Sonnet + Haiku 4.5`,
+          value: Math.round(d * 10_000) / 10_000,
+          unit: "USD",
+          reference: Math.round(s * 10_000) / 10_000,
+          ratio: Math.round((d / s) * 100) / 100,
+          // The goal is the issue's own setting: a session under way, its context already cached.
+          ...(pad === GOAL_PAD && session === "warm" ? { goal: GOAL_OF[work] } : {}),
+          note: `starting planner context ${Math.round(self.firstContext / 1000)}k tokens (self arm's first request); planner turns self ${self.turns} / delegate ${del.turns}; planner self ${fmt(self.planner)}, delegate ${fmt(del.planner)}; executor (Haiku) ${fmt(del.executor)}; Opus + Haiku: ${opusRatio.toFixed(2)}×`,
+        });
+      }
+  return rows;
+};
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const { values } = parseArgs({ options: { pads: { type: "string", default: "0,68000" } } });
+  const pads = String(values.pads).split(",").map(Number);
+  const [sonnet, opus, haiku] = await Promise.all([price("sonnet"), price("opus"), price("haiku")]);
+  const rows = await runAll(pads, WORKS);
+  const lines = [
+    "| work | pad | session | arm | ok | planner turns | planner in / cache read / cache write / out | executor in / cache read / cache write / out | $ Sonnet+Haiku | $ Opus+Haiku |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  const cost = new Map<string, [number, number]>();
+  for (const r of rows) {
+    const a = usd(r.planner, sonnet) + usd(r.executor, haiku);
+    const b = usd(r.planner, opus) + usd(r.executor, haiku);
+    cost.set(`${r.work}|${r.pad}|${r.session}|${r.arm}`, [a, b]);
+    const p = r.planner;
+    const e = r.executor;
+    lines.push(
+      `| ${r.work} | ${r.pad} | ${r.session} | ${r.arm} | ${r.ok ? "yes" : "NO"} | ${r.turns} | ${p.input} / ${p.cacheRead} / ${p.cacheWrite} / ${p.output} | ${e.input} / ${e.cacheRead} / ${e.cacheWrite} / ${e.output} | ${a.toFixed(4)} | ${b.toFixed(4)} |`,
+    );
   }
-process.stdout.write(`${lines.join("\n")}\n`);
+  lines.push(
+    "",
+    "| work | pad | session | delegate/self Sonnet+Haiku | delegate/self Opus+Haiku |",
+    "|---|---|---|---|---|",
+  );
+  for (const pad of pads)
+    for (const [work] of WORKS)
+      for (const session of ["fresh", "warm"]) {
+        const s = cost.get(`${work}|${pad}|${session}|self`)!;
+        const d = cost.get(`${work}|${pad}|${session}|delegate`)!;
+        lines.push(
+          `| ${work} | ${pad} | ${session} | ${(d[0] / s[0]).toFixed(2)} | ${(d[1] / s[1]).toFixed(2)} |`,
+        );
+      }
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
