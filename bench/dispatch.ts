@@ -293,6 +293,69 @@ async function contextRows(env: DispatchEnv): Promise<BenchRow[]> {
   return rows;
 }
 
+/**
+ * Prompt caching on the executor's later turns, with the fake's Anthropic cache rules (breakpoints,
+ * the model's minimum cacheable length, 20-block lookback): one task above claude-haiku-4-5's
+ * 4,096-token minimum and one below it, each three turns (run_validation twice, finish).
+ */
+async function cacheRows(env: DispatchEnv): Promise<BenchRow[]> {
+  const cases = [
+    { title: "Cache above minimum", lines: "1-400", goal: true },
+    { title: "Cache below minimum", lines: "1-120", goal: false },
+  ];
+  const turns = (title: string) => [
+    toolUse("run_validation", {}),
+    toolUse("run_validation", {}),
+    finish(title),
+  ];
+  env.fake.setHandler(byTitle(Object.fromEntries(cases.map((c) => [c.title, turns(c.title)]))));
+  const rows: BenchRow[] = [];
+  for (const c of cases) {
+    const created = await create(
+      env,
+      baseSpec(c.title, {
+        objective: "Check that src/service.ts is in place; change nothing.",
+        files_to_read: [{ path: "src/service.ts", lines: c.lines }],
+        files_to_modify: [{ path: "src/format.ts", action: "edit" }],
+        steps: ["Run the validation twice, then finish: the file is already as required."],
+        acceptance_criteria: ["src/service.ts exists"],
+        validation: [{ run: "test -f src/service.ts" }],
+      }),
+    );
+    await dispatch(env, { task_id: created.id });
+    const records = readFileSync(join(env.root, "mini-projects/ledger.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            task?: string;
+            phase: string;
+            input_tokens: number;
+            cache_read_tokens: number;
+            cache_write_tokens: number;
+          },
+      )
+      .filter((e) => e.task === created.id && e.phase === "execution");
+    if (records.length !== 3)
+      throw new Error(`${c.title}: expected 3 executor records, got ${records.length}`);
+    const later = records.slice(1);
+    const read = later.reduce((n, e) => n + e.cache_read_tokens, 0);
+    const input = later.reduce((n, e) => n + e.input_tokens + e.cache_read_tokens + e.cache_write_tokens, 0);
+    const first = records[0]!;
+    const firstInput = first.input_tokens + first.cache_read_tokens + first.cache_write_tokens;
+    rows.push({
+      group: "cost",
+      name: `prompt-cache reads on the executor's 2nd+ turn, share of that turn's input: ${firstInput.toLocaleString("en-US")}-token first request on claude-haiku-4-5 (minimum cacheable 4,096)`,
+      value: round((read / input) * 100, 1),
+      unit: "%",
+      ...(c.goal ? { goal: "cost.cache-read-turn-2" as const } : {}),
+      note: `turns 2–3: ${read.toLocaleString("en-US")} of ${input.toLocaleString("en-US")} input tokens read from the cache; turn 1 wrote ${first.cache_write_tokens.toLocaleString("en-US")}.${c.goal ? "" : " Below the model's minimum the API caches nothing: such tasks pay full input on every turn."}`,
+    });
+  }
+  return rows;
+}
+
 // ---------------------------------------------------------------------------------------------
 // (2) Parallel dispatch against the ideal schedule
 
@@ -612,6 +675,7 @@ export const benchDispatch: Bench = async ({ quick }) => {
   const rows: BenchRow[] = [];
   try {
     rows.push(...(await contextRows(env)));
+    rows.push(...(await cacheRows(env)));
     rows.push(...(await parallelRows(env, quick)));
     rows.push(...(await resultSizeRows(env)));
   } finally {
