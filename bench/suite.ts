@@ -5,6 +5,7 @@ import { benchDispatch } from "./dispatch.js";
 import { benchLedger } from "./ledger.js";
 import { benchPlannerSavings } from "./planner-savings.js";
 import { benchServer } from "./server.js";
+import { benchTasksScale } from "./tasks-scale.js";
 import type { Bench, BenchOptions, BenchRow } from "./types.js";
 import { benchValidation } from "./validation.js";
 
@@ -21,6 +22,7 @@ export const SUITE: SuiteEntry[] = [
   { name: "dispatch", bench: benchDispatch, groups: ["dispatch", "cost"] },
   { name: "validation", bench: benchValidation, groups: ["validation"] },
   { name: "ledger", bench: benchLedger, groups: ["ledger"] },
+  { name: "tasks-scale", bench: benchTasksScale, groups: ["ledger"] },
   { name: "planner-savings", bench: benchPlannerSavings, groups: ["savings model"] },
   { name: "cli", bench: benchCliOverhead, groups: ["cli"] },
   { name: "ab", bench: benchAb, groups: ["a/b in Claude Code"] },

@@ -29,7 +29,7 @@ describe("bench harness, quick mode", () => {
         if (r.runs) expect(r.runs.n, where).toBeGreaterThanOrEqual(3);
       }
     },
-    60_000,
+    120_000,
   );
 
   it("renders every row in the terminal table and in RESULTS.md", () => {
