@@ -70,6 +70,8 @@ export function savingsOverTime(
     const ts = order[last]!.e.ts;
     const prefix = computeSavings({
       ...input,
+      // The task rows are not part of savings_usd: leaving them out makes a point cheap.
+      tasks: [],
       // The ledger's own order is kept: the prefix is the ledger cut after the task's last record.
       entries: input.entries.filter((_, i) => (position.get(i) ?? Number.POSITIVE_INFINITY) <= last),
       sessionTurns: input.sessionTurns?.filter((t) => t.ts <= ts),
