@@ -27,6 +27,7 @@ const SCRIPTS: Record<string, FakeReply[]> = {
 };
 
 interface Run {
+  first: FakeRequest;
   firstTokens: number;
   requests: number;
   wallMs: number;
@@ -34,6 +35,70 @@ interface Run {
 }
 
 const tokensOf = (q: FakeRequest) => Math.ceil(Buffer.byteLength(q.rawBody) / 4);
+/** The fake's measure (bytes / 4) of one part of a request body. */
+const tok = (x: unknown) => Math.round(Buffer.byteLength(typeof x === "string" ? x : JSON.stringify(x)) / 4);
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+/** A part's name: its tag, or its first words ("# Environment", "x-anthropic-billing-header"). */
+function label(text: string): string {
+  const t = text.replace(/^<system-reminder>\s*/, "");
+  const tag = /^<([^>]+)>/.exec(t);
+  if (tag) return tag[1]!;
+  return t
+    .split(/[\n:,.]/)[0]!
+    .split(/\s+/)
+    .slice(0, 5)
+    .join(" ");
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the wire's JSON as sent
+type Body = any;
+
+/**
+ * Where the CLI's first request spends its tokens beside what the API executor sends, so the row
+ * says what is the CLI's own and what is ours. Claude Code (Messages API): our system prompt and
+ * tool schemas, compared with the API executor's, then each part Claude Code adds. Codex
+ * (Responses API): each input part and tool it sends, our instructions and task among them.
+ */
+function attribution(api: Body, cli: Body): string {
+  if (Array.isArray(cli.input)) {
+    const parts = cli.input.flatMap((item: Body, i: number) =>
+      (item.content ?? []).map((c: Body) => {
+        const text: string = c.text ?? "";
+        const what = i === 0 ? "our instructions" : text.startsWith("<") ? label(text) : "our task";
+        return `${what} ${tok(c)}`;
+      }),
+    );
+    const tools = (cli.tools ?? []).map((t: Body) => `${t.name ?? t.type} ${tok(t)}`);
+    return `Codex (tokens): input ${parts.join(", ")}; tools ${tools.join(", ")}; client_metadata ${tok(cli.client_metadata ?? "")} (request metadata, not model input)`;
+  }
+  const texts = (blocks: Body[]) => blocks.map((b) => b.text as string);
+  const apiSystem = new Set(texts(api.system ?? []));
+  const cliSystem: Body[] = cli.system ?? [];
+  const userBlocks: Body[] = cli.messages?.[0]?.content ?? [];
+  const reminders = userBlocks.filter((b) => String(b.text).startsWith("<system-reminder>"));
+  const strip = (t: Body) => ({ ...t, name: String(t.name).replace(/^mcp__[^_]+__/, "") });
+  const byName = (xs: { name: string }[]) =>
+    JSON.stringify([...xs].sort((a, b) => (a.name < b.name ? -1 : 1)));
+  const cliTools: Body[] = cli.tools ?? [];
+  const sameTools = byName(cliTools.map(strip)) === byName(api.tools ?? []);
+  const sameSystem = cliSystem.some((b) => apiSystem.has(b.text));
+  const extraSystem = cliSystem.filter((b) => !apiSystem.has(b.text));
+  const fields = Object.keys(cli).filter((k) => !(k in api));
+  const cacheMarks = (JSON.stringify(cli).match(/"cache_control":\{[^}]*\}/g) ?? []).join(",");
+  const prefixes = sum(cliTools.map((t) => String(t.name).length - strip(t).name.length));
+  const parts = [
+    `system blocks ${extraSystem.map((b) => `${label(b.text)} ${tok(b)}`).join(", ") || "none"}`,
+    `reminders ${reminders.map((b) => `${label(b.text)} ${tok(b)}`).join(", ") || "none"}`,
+    `mcp__<server>__ tool-name prefixes ${Math.round(prefixes / 4)}`,
+    `request fields ${fields.map((k) => `${k} ${tok(cli[k])}`).join(", ")}`,
+    `cache_control marks ${tok(cacheMarks)}`,
+  ];
+  const ours =
+    sameSystem && sameTools
+      ? "Our system prompt and tool schemas: the same as the API's."
+      : "Our system prompt or tool schemas differ from the API's.";
+  return `Claude Code adds (tokens): ${parts.join("; ")}. ${ours}`;
+}
 
 export const benchCliOverhead: Bench = async (opts) => {
   const fake = await startFakeLlm({ latencyMs: LATENCY_MS });
@@ -46,6 +111,12 @@ export const benchCliOverhead: Bench = async (opts) => {
         api_key_env: "FAKE_KEY",
       },
       "haiku-cli": claudeCliModel(fake),
+      // The same CLI signed in with its own login (a subscription, headless), no api_key_env.
+      "haiku-cli-login": {
+        provider: "claude-code",
+        model: "claude-haiku-4-5",
+        base_url: fake.anthropicBaseURL,
+      },
       codex: {
         provider: "codex",
         model: "gpt-5-mini",
@@ -60,12 +131,17 @@ export const benchCliOverhead: Bench = async (opts) => {
     "delegate.config.json": JSON.stringify(config),
     ".gitignore": "mini-projects/\n",
   });
-  const server = await startServer({ root: repo, env: cliServerEnv() });
+  const server = await startServer({
+    root: repo,
+    env: cliServerEnv({ CLAUDE_CODE_OAUTH_TOKEN: "bench-oauth-token" }),
+  });
   const runs: Record<string, Run> = {};
   try {
     // The quick (smoke) run skips codex: one CLI is enough to keep the harness honest.
-    for (const model of opts.quick ? ["api", "haiku-cli"] : ["api", "haiku-cli", "codex"]) {
-      const steps = SCRIPTS[model]!;
+    for (const model of opts.quick
+      ? ["api", "haiku-cli"]
+      : ["api", "haiku-cli", "haiku-cli-login", "codex"]) {
+      const steps = SCRIPTS[model] ?? SCRIPTS["haiku-cli"]!;
       let step = 0;
       fake.setHandler((req) => {
         const reply = steps[step++];
@@ -83,7 +159,13 @@ export const benchCliOverhead: Bench = async (opts) => {
       const status = (r.structuredContent as { results: { status: string }[] }).results[0]!.status;
       if (fake.handlerErrors.length) throw new Error(fake.handlerErrors.map((e) => e.message).join("; "));
       const mine = fake.requests.slice(before);
-      runs[model] = { firstTokens: tokensOf(mine[0]!), requests: mine.length, wallMs, status };
+      runs[model] = {
+        first: mine[0]!,
+        firstTokens: tokensOf(mine[0]!),
+        requests: mine.length,
+        wallMs,
+        status,
+      };
     }
   } finally {
     await server.close();
@@ -96,14 +178,22 @@ export const benchCliOverhead: Bench = async (opts) => {
     if (model === "api") continue;
     if (run.status !== "passed") throw new Error(`${model}: the task ended ${run.status}`);
     const ratio = round(run.firstTokens / api.firstTokens, 2);
+    // The goal is the subscription user's path: the CLI under its own login.
+    const goal =
+      model === "codex"
+        ? ("cli.first-request-codex" as const)
+        : model === "haiku-cli-login"
+          ? ("cli.first-request-haiku-cli" as const)
+          : undefined;
     rows.push({
       group: GROUP,
-      name: `${model}: first request tokens vs the API executor's`,
+      name: `${model}${model === "haiku-cli-login" ? " (the CLI's own login, no key)" : model === "haiku-cli" ? " (api_key_env set: --bare)" : ""}: first request tokens vs the API executor's`,
       value: run.firstTokens,
       unit: "tokens",
       reference: api.firstTokens,
       ratio,
-      goal: model === "codex" ? "cli.first-request-codex" : "cli.first-request-haiku-cli",
+      ...(goal ? { goal } : {}),
+      note: attribution(api.first.body, run.first.body),
     });
     rows.push({
       group: GROUP,
@@ -112,7 +202,9 @@ export const benchCliOverhead: Bench = async (opts) => {
       unit: "requests",
       reference: api.requests,
       ratio: round(run.requests / api.requests, 2),
-      note: model === "haiku-cli" ? "the CLI answers finish's result with one more request" : "its own tools",
+      note: model.startsWith("haiku-cli")
+        ? "the CLI answers finish's result with one more request"
+        : "its own tools",
     });
     rows.push({
       group: GROUP,

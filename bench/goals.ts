@@ -112,7 +112,7 @@ export const GOALS = {
   ),
   "cli.first-request-haiku-cli": ratio(
     "cli",
-    "haiku-cli (claude -p): first request tokens vs the API executor's",
+    "haiku-cli (claude -p) under the CLI's own login: first request tokens vs the API executor's",
     1.5,
   ),
   "cli.first-request-codex": ratio("cli", "codex exec: first request tokens vs the API executor's", 1.5),

@@ -13,12 +13,16 @@ import { CliUsageTracker, parseClaudeLine } from "../core/cli-events.js";
 import { EXECUTOR_TOOLS } from "../core/executor-tools.js";
 import { costOf, type Price } from "../core/pricing.js";
 import type { Usage } from "../core/usage.js";
+import { checkCli, olderThan, parseVersion } from "./cli-check.js";
 import { cliEnv } from "./cli-env.js";
 import { type CliVerdict, cliOutcome, clip, serverVerdict } from "./cli-outcome.js";
 import { type CliProcess, startCli } from "./cli-process.js";
 import type { LoopOutcome, LoopStatus } from "./loop.js";
 import type { ExecutorTools } from "./scope.js";
 import { openToolBridge, TOOL_SERVER_NAME } from "./tool-bridge.js";
+
+/** Claude Code's first version with `--bare`; older ones refuse the flag. */
+const BARE_SINCE = "2.1.81";
 
 /** Linux refuses a single argument over 128 KiB; the prompt goes as one. */
 const MAX_PROMPT_BYTES = 120 * 1024;
@@ -73,6 +77,14 @@ export function claudeArgs(o: {
   maxTurns: number;
   budgetUsd?: number | undefined;
   mcpConfig: string;
+  /**
+   * `--bare`, when the model's own API key is configured: that key is then the CLI's only login
+   * (bare mode never reads the user's sign-in, so without a key it would not authenticate), and
+   * each request carries no environment, model or date reminders (about 500 tokens: the worktree's
+   * path, git-stash and download advice meant for a shell the executor does not have). Bare mode
+   * also skips settings-file hooks, plugins, LSP and CLAUDE.md; managed policy still applies.
+   */
+  bare?: boolean;
 }): string[] {
   return [
     "-p",
@@ -99,6 +111,7 @@ export function claudeArgs(o: {
     "--setting-sources",
     "user",
     "--disable-slash-commands",
+    ...(o.bare ? ["--bare"] : []),
     ...(o.budgetUsd !== undefined ? ["--max-budget-usd", String(o.budgetUsd)] : []),
   ];
 }
@@ -154,6 +167,15 @@ export async function runClaudeCode(opts: CliExecutorOptions): Promise<LoopOutco
     const env = cliEnv(opts.model, opts.env, { toolTimeoutMs: opts.toolTimeoutMs });
     env.CLAUDE_CODE_DISABLE_CLAUDE_MDS = "1";
     env.CLAUDE_CODE_DISABLE_AUTO_MEMORY = "1";
+    // No per-turn reminders (the token-budget countdown and the like): the task is the whole context.
+    env.CLAUDE_CODE_DISABLE_ATTACHMENTS = "1";
+    // Claude Code turns extended thinking on by default (a 31,999-token budget, billed as output).
+    // The executor follows a precise spec, as the API executor does without thinking: off.
+    env.MAX_THINKING_TOKENS = "0";
+    // cliEnv drops every inherited ANTHROPIC_*: a key here is the model's configured one. The
+    // version was checked before the dispatch (cached); a CLI too old for --bare runs as before.
+    const version = parseVersion(await checkCli(opts.model, opts.env).catch(() => ""));
+    const bare = env.ANTHROPIC_API_KEY !== undefined && version !== null && !olderThan(version, BARE_SINCE);
     let resultSeen: { subtype: string; isError: boolean; text: string; status: number | null } | undefined;
     let lastText = "";
     run = startCli({
@@ -165,6 +187,7 @@ export async function runClaudeCode(opts: CliExecutorOptions): Promise<LoopOutco
         maxTurns: opts.maxTurns,
         budgetUsd: opts.budgetUsd,
         mcpConfig,
+        bare,
       }),
       cwd: opts.cwd,
       env,

@@ -78,6 +78,17 @@ export function codexArgs(o: {
     "image_generation",
     "--disable",
     "unbounded_connection_retries",
+    // Nor the tools and catalogs an executor has no use for, sent with every request: sub-agents
+    // (about 2,700 tokens of tool definition), images, questions to a user who is not there, and
+    // the skills list.
+    "--disable",
+    "multi_agent",
+    "--disable",
+    "view_image",
+    "-c",
+    "tools.experimental_request_user_input.enabled=false",
+    "-c",
+    "skills.include_instructions=false",
     "--ignore-rules",
     "--ephemeral",
     "--skip-git-repo-check",

@@ -168,6 +168,11 @@ describe("claude-code executor (haiku-cli) against the fake LLM", () => {
         );
         expect(mine[0]!.system).toContain("You are an executor.");
         expect(mine[0]!.apiKey).toBe("test-key");
+        // With the key configured the CLI runs bare: the task is the whole first message, no
+        // environment, model, date or token-budget reminders beside it.
+        expect(mine[0]!.rawBody).not.toContain("<system-reminder>");
+        // No extended thinking: the API executor sends none either.
+        expect(mine[0]!.body.thinking?.type ?? "disabled").not.toBe("enabled");
       }
     }
     expect(results["haiku-cli"]).toMatchObject({ status: "passed" });
@@ -230,6 +235,31 @@ describe("claude-code executor (haiku-cli) against the fake LLM", () => {
     expect(textOf(r)).toContain("Claude Code 1.0.43 is too old (found 1.0.43, need 2.1.0 or later)");
     expect(textOf(r)).toContain("npm install -g @anthropic-ai/claude-code");
   }, 60_000);
+
+  it("passes --bare with a configured key only to a Claude Code that has it (2.1.81 and later)", async () => {
+    for (const [version, bare] of [
+      ["2.1.80", false],
+      ["2.1.81", true],
+    ] as const) {
+      const bin = tempHome();
+      const argsFile = join(bin, "args");
+      fakeCli(
+        bin,
+        "claude",
+        `if [ "$1" = "--version" ]; then echo "${version} (Claude Code)"; exit 0; fi\nprintf '%s\\n' "$@" > '${argsFile}'\nexit 1`,
+      );
+      const env = await start({ env: { PATH: `${bin}:/usr/bin:/bin` } });
+      const id = await create(env, spec(`Claude Code ${version}`));
+      const [r] = await dispatch(env, { task_id: id });
+      expect(r!.status).toBe("error");
+      const args = readFileSync(argsFile, "utf8").split("\n");
+      expect(args).toContain("--setting-sources");
+      expect(args.includes("--bare")).toBe(bare);
+      await env.server.close();
+      await env.fake.close();
+      running = undefined;
+    }
+  }, 120_000);
 
   it("kills a hung CLI at request_timeout_s with its whole process group", async () => {
     const env = await start({ limits: { request_timeout_s: 10 } });
@@ -340,6 +370,10 @@ describe("claude-code executor's measured usage", () => {
     // The CLI signed in with its own login, not a key.
     expect(env.fake.requests.length).toBeGreaterThan(0);
     expect(env.fake.requests.every((q) => q.apiKey === OAUTH_TOKEN)).toBe(true);
+    // Not bare (bare mode never reads a login), but still no per-turn token-budget reminder.
+    expect(env.fake.requests[0]!.rawBody).toContain("# Environment");
+    expect(env.fake.requests[0]!.rawBody).not.toContain("<total_tokens>");
+    expect(env.fake.requests[0]!.body.thinking?.type ?? "disabled").not.toBe("enabled");
     const ledger = ledgerOf(env.repo, id);
     const sent = env.fake.requests
       .map((q) => Math.ceil(Buffer.byteLength(q.rawBody) / 4))

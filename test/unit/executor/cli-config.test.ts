@@ -130,6 +130,18 @@ describe("CLI arguments", () => {
     expect(flagValue("--allowedTools")!.split(",").sort()).toEqual(
       ["edit_file", "finish", "read_file", "run_validation", "write_file"].map((t) => `mcp__delegate__${t}`),
     );
+    // Bare only when asked (a configured key): bare mode never reads the user's login.
+    expect(args).not.toContain("--bare");
+    const bare = claudeArgs({
+      model: "claude-haiku-4-5",
+      user: "task",
+      system: "sys",
+      maxTurns: 5,
+      mcpConfig: "/x/mcp.json",
+      bare: true,
+    });
+    expect(bare).toContain("--bare");
+    expect(bare.slice(0, 2)).toEqual(["-p", "task"]);
   });
 
   it("codex: sandboxed to the worktree without network, our instructions, the configured endpoint", () => {
@@ -147,5 +159,11 @@ describe("CLI arguments", () => {
     expect(args[args.indexOf("--sandbox") + 1]).toBe("workspace-write");
     expect(args.join(" ")).toContain('base_url="http://127.0.0.1:9/v1"');
     expect(args.at(-1)).toBe("task");
+    // None of Codex's tools and catalogs an executor has no use for: sub-agents, images, questions
+    // to a user who is not there, the skills list.
+    const disabled = args.flatMap((a, i) => (args[i - 1] === "--disable" ? [a] : []));
+    expect(disabled).toEqual(expect.arrayContaining(["multi_agent", "view_image"]));
+    expect(args).toContain("tools.experimental_request_user_input.enabled=false");
+    expect(args).toContain("skills.include_instructions=false");
   });
 });
