@@ -16,6 +16,9 @@ import { writeFailure } from "./write-failure.js";
 
 const NO_FOLDER = new Set(["ENOENT", "ENOTDIR"]);
 
+/** Task files list() reads at once. */
+const LIST_READS = 32;
+
 const FILE_RE = /^(\d{2,4})-([a-z0-9][a-z0-9-]*)\.json$/;
 
 /** Plain code-unit order, the same on every machine (not the locale's). */
@@ -322,19 +325,29 @@ export class TaskStore {
         if (NO_FOLDER.has((err as NodeJS.ErrnoException).code ?? "")) continue;
         throw err;
       }
-      for (const name of names.sort()) {
-        const m = FILE_RE.exec(name);
-        if (!m) continue;
-        const id = formatTaskId(project, Number(m[1]), m[2]!);
-        try {
-          const task = await this.get(id);
-          if (
-            (!filter.status || task.status === filter.status) &&
-            (!filter.template || task.template === filter.template)
+      const ids = names
+        .sort()
+        .map((name) => FILE_RE.exec(name))
+        .filter((m) => m !== null)
+        .map((m) => formatTaskId(project, Number(m[1]), m[2]!));
+      // Read LIST_READS files at a time: one by one, 3,000 tasks wait on 3,000 round trips to the
+      // file system's thread pool. Results stay in id order.
+      for (let start = 0; start < ids.length; start += LIST_READS) {
+        const read = await Promise.all(
+          ids.slice(start, start + LIST_READS).map((id) =>
+            this.get(id).then(
+              (task) => ({ task }),
+              (err: unknown) => ({ error: (err as Error).message }),
+            ),
+          ),
+        );
+        for (const r of read) {
+          if ("error" in r) warnings.push(r.error);
+          else if (
+            (!filter.status || r.task.status === filter.status) &&
+            (!filter.template || r.task.template === filter.template)
           )
-            tasks.push(task);
-        } catch (err) {
-          warnings.push((err as Error).message);
+            tasks.push(r.task);
         }
       }
     }
