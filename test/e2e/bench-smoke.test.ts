@@ -50,6 +50,9 @@ describe("bench harness, quick mode", () => {
       expect(md).toContain(r.name.replaceAll("|", "\\|"));
     }
     expect(md).toMatch(/Goals met: \d+ of \d+/);
+    // Every table says how to read it.
+    for (const group of new Set(produced.map((r) => r.group)))
+      expect(md, group).toContain(`## ${group}\n\nHow to read this: `);
     // Every goal of the table appears, measured or not.
     for (const goal of Object.values(GOALS)) expect(md).toContain(goalText(goal));
     // The hand-written section survives the next run.
