@@ -3,8 +3,10 @@
  * the spec names, run the executor, enforce the spec's scope, judge it (server-side validation),
  * persist. Never throws: a failure becomes the attempt's status, and what the phases before it
  * did (tokens spent, commits made) is still recorded.
- * Over ~400 lines because the phases share one attempt record and are meant to be read in order;
+ * Over 400 lines because the phases share one attempt record and are meant to be read in order;
  * the in-process loop and the CLI executors (cli-executor.ts) branch inside "run the executor".
+ * What is not a phase lives beside it: the result the planner reads (attempt-result.ts), commits
+ * (attempt-commit.ts), the ledger record of each model call (executor-usage.ts).
  */
 import { readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
@@ -22,7 +24,6 @@ import { log } from "../log.js";
 import { DEFAULT_TIMEOUT_MS } from "../providers/create.js";
 import type { ChatModel } from "../providers/types.js";
 import type { Ledger } from "../store/ledger.js";
-import { pricedEntry } from "../store/report.js";
 import { safePath } from "../store/safe-path.js";
 import type { TaskStore } from "../store/tasks.js";
 import { readTemplate } from "../store/templates.js";
@@ -37,7 +38,8 @@ import {
   summarizeValidation,
   type TaskResult,
 } from "./attempt-result.js";
-import { runCliExecutor, SUBSCRIPTION_NOTE } from "./cli-executor.js";
+import { runCliExecutor } from "./cli-executor.js";
+import { type CallExtra, recordExecutorCall } from "./executor-usage.js";
 import { DEFAULT_MAX_TURNS, type LoopOutcome, runLoop } from "./loop.js";
 import { ExecutorTools } from "./scope.js";
 import { createWorktree, type WorktreeInfo } from "./worktree.js";
@@ -241,6 +243,11 @@ async function runExecutor(
     },
   };
   const escalation = escalationOf ? { escalation: true } : {};
+  const record = (usage: Usage, extra: CallExtra) =>
+    recordExecutorCall(
+      { ledger: ctx.ledger, now: ctx.now(), task, attempt: n, model: run.resolved, usage },
+      extra,
+    );
   if (!run.model) {
     return runCliExecutor({
       ...bounds,
@@ -253,25 +260,14 @@ async function runExecutor(
       toolTimeoutMs:
         (limits.validation_timeout_ceiling_s ?? DEFAULT_TIMEOUT_CEILING_S) * 1000 * task.validation.length +
         60_000,
-      onCall: (usage, note) => {
-        // Under the CLI's own login the list-price cost is notional: say so on every record,
-        // as a field for the report and in the note for readers of older versions.
-        const subscription = !run.resolved.cli?.apiKeyConfigured;
-        const notes = [subscription ? SUBSCRIPTION_NOTE : undefined, note].filter(Boolean);
-        return recordCall(ctx, task, n, run.resolved, usage, {
-          ...(notes.length ? { note: notes.join("; ") } : {}),
-          ...(subscription ? { billing: "subscription" as const } : {}),
-          ...escalation,
-        });
-      },
+      onCall: (usage, note) => record(usage, { ...(note ? { note } : {}), ...escalation }),
     });
   }
   return runLoop({
     ...bounds,
     model: run.model,
     maxTokens: limits.max_tokens_per_task,
-    onCall: (usage, err) =>
-      recordCall(ctx, task, n, run.resolved, usage, { ...(err ? { error: err } : {}), ...escalation }),
+    onCall: (usage, err) => record(usage, { ...(err ? { error: err } : {}), ...escalation }),
   });
 }
 
@@ -419,35 +415,4 @@ async function persist(
     report: plannerReport(status, error, outcome?.report, report),
     ...(outOfScope.length ? { out_of_scope: outOfScope } : {}),
   };
-}
-
-/** One model call into the ledger; a failed append is logged (the attempt's usage still holds it). */
-async function recordCall(
-  ctx: AttemptContext,
-  task: StoredTask,
-  n: number,
-  model: ResolvedModel,
-  usage: Usage,
-  extra: { error?: string; escalation?: boolean; note?: string; billing?: "subscription" },
-) {
-  const { billing, ...rest } = extra;
-  try {
-    const entry = await pricedEntry({
-      project: task.project,
-      task: task.id,
-      attempt: n,
-      phase: "execution",
-      model,
-      usage,
-      source: "measured",
-      origin: model.cli ? model.cli.provider : "executor-api",
-      now: ctx.now(),
-      ...rest,
-    });
-    if (billing) entry.billing = billing;
-    await ctx.ledger.append(entry);
-  } catch (err) {
-    // Keep going: the attempt's own usage record still holds these tokens.
-    log.error(`ledger append failed for ${task.id}: ${messageOf(err)}`);
-  }
 }

@@ -3,8 +3,6 @@
 import type { CliExecutorOptions } from "./claude-code.js";
 import type { LoopOutcome } from "./loop.js";
 
-/** Defined with the ledger record (core), where the report reads it too. */
-export { SUBSCRIPTION_NOTE } from "../core/ledger-entry.js";
 export type { CliExecutorOptions };
 
 export async function runCliExecutor(opts: CliExecutorOptions): Promise<LoopOutcome> {

@@ -43,6 +43,7 @@ export interface UsageRecord {
   note?: string;
   escalation?: boolean;
   error?: string;
+  billing?: LedgerEntry["billing"];
 }
 
 /**
@@ -132,6 +133,7 @@ function entryOf(
     ...(r.note !== undefined ? { note: r.note } : {}),
     ...(r.escalation !== undefined ? { escalation: r.escalation } : {}),
     ...(r.error !== undefined ? { error: r.error } : {}),
+    ...(r.billing !== undefined ? { billing: r.billing } : {}),
   };
 }
 
