@@ -12,6 +12,7 @@ import { EXECUTOR_TOOLS } from "../src/core/executor-tools.js";
 import { parseLines } from "../src/core/mini-task.js";
 import { renderTaskForExecutor } from "../src/core/render.js";
 import { DEFAULT_CONCURRENCY } from "../src/executor/dispatch.js";
+import { LEDGER_FILE, Ledger } from "../src/store/ledger.js";
 import {
   byTitle,
   type DispatchEnv,
@@ -323,20 +324,9 @@ async function cacheRows(env: DispatchEnv): Promise<BenchRow[]> {
       }),
     );
     await dispatch(env, { task_id: created.id });
-    const records = readFileSync(join(env.root, "mini-projects/ledger.jsonl"), "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map(
-        (l) =>
-          JSON.parse(l) as {
-            task?: string;
-            phase: string;
-            input_tokens: number;
-            cache_read_tokens: number;
-            cache_write_tokens: number;
-          },
-      )
-      .filter((e) => e.task === created.id && e.phase === "execution");
+    const records = (await new Ledger(join(env.root, "mini-projects", LEDGER_FILE)).read()).entries.filter(
+      (e) => e.task === created.id && e.phase === "execution",
+    );
     if (records.length !== 3)
       throw new Error(`${c.title}: expected 3 executor records, got ${records.length}`);
     const later = records.slice(1);
