@@ -1,4 +1,5 @@
 import type { Estimate, MiniTaskSpec, StoredTask } from "./mini-task.js";
+import { formatTokens } from "./report-render.js";
 
 function bullets(items: string[], empty = "_none_"): string {
   return items.length ? items.map((s) => `- ${s}`).join("\n") : empty;
@@ -12,7 +13,7 @@ function fence(code: string, language = ""): string {
 
 export function formatEstimate(e: Estimate): string {
   const cost = e.cost_usd === null ? "cost unknown (no price for this model)" : `$${e.cost_usd.toFixed(4)}`;
-  return `~${e.input_tokens.toLocaleString("en-US")} input + ~${e.output_tokens.toLocaleString("en-US")} output tokens on ${e.model}, ${cost}`;
+  return `~${formatTokens(e.input_tokens)} input + ~${formatTokens(e.output_tokens)} output tokens on ${e.model}, ${cost}`;
 }
 
 /** The workflow's template filled in (templates/mini-task.md); `template` is that file's text. */

@@ -8,7 +8,7 @@
 import { repricedCost, type SelfExecution, selfExecution, selfExecutionTotal } from "./counterfactual.js";
 import { LEDGER_PHASES, type LedgerEntry, type LedgerPhase } from "./ledger-entry.js";
 import { type Price, roundUsd } from "./pricing.js";
-import { formatUsd } from "./report-render.js";
+import { formatTokens, formatUsd } from "./report-render.js";
 import {
   type CounterfactualBasis,
   type SavingsReport,
@@ -346,7 +346,7 @@ export function computeSavings(input: SavingsInput): SavingsReport {
         term: "carry-over",
         side: "counterfactual",
         usd: self.carry_over_usd,
-        detail: `${self.added_tokens.toLocaleString("en-US")} added tokens re-read on up to ${plural(laterTurns, "later planner turn")}`,
+        detail: `${formatTokens(self.added_tokens)} added tokens re-read on up to ${plural(laterTurns, "later planner turn")}`,
       },
     );
     if (modelledTasks < work.size) {

@@ -6,7 +6,8 @@
 import { lstat, readdir, readFile, rm, rmdir, unlink } from "node:fs/promises";
 import path from "node:path";
 import { commonDir, gitRoot } from "./repo.js";
-import { forceRemoveWorktree, listDelegateWorktrees, WORKTREES_DIR } from "./worktree.js";
+import { forceRemoveWorktree, listDelegateWorktrees } from "./worktree.js";
+import { WORKTREES_DIR } from "./worktree-presence.js";
 
 /** A lock or directory younger than this may belong to a git command running right now. */
 const DEFAULT_STALE_AGE_MS = 30_000;

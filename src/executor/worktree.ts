@@ -14,6 +14,7 @@ import { parseTaskId } from "../core/mini-task.js";
 import { isWithin } from "../store/safe-path.js";
 import { assertRef, GitError, type GitOutput, type GitRunOptions, git } from "./git.js";
 import { branchHead, commonDir, gitRoot, headCommit, resolveCommit } from "./repo.js";
+import { WORKTREES_DIR } from "./worktree-presence.js";
 
 export interface WorktreeInfo {
   /** Absolute path of the worktree. */
@@ -32,8 +33,6 @@ export interface DelegateWorktree {
   /** Its directory is gone; repairWorktrees removes the record. */
   prunable: boolean;
 }
-
-export const WORKTREES_DIR = "delegate-worktrees";
 
 const BRANCH_PREFIX = "delegate/";
 
