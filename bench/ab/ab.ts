@@ -108,24 +108,28 @@ const SELF_SPLIT: Step[] = [
   () => ({ text: "Split done." }),
 ];
 
-/** delegate, split: read (1), one dispatch with 7 inline specs and accept on_pass (1), answer (1). */
-const splitSpec = (g: string) => ({
+/**
+ * delegate, split: read (1), one dispatch (1) of one template spec with a target per group (the
+ * planner writes the pattern once) plus the re-export spec, accept on_pass, answer (1).
+ */
+const SPLIT_TEMPLATE = {
   project: "split",
-  title: `Move ${g} helpers`,
-  objective: `Move the ${g} helpers from src/big.ts into src/${g}.ts unchanged.`,
-  files_to_read: [{ path: "src/big.ts", lines: rangeOf(g) }],
-  files_to_modify: [{ path: `src/${g}.ts`, action: "create" }],
-  steps: [`Create src/${g}.ts with exactly lines ${rangeOf(g)} of src/big.ts.`],
-  acceptance_criteria: [`src/${g}.ts exports ${g}0 to ${g}7`],
-  validation: [{ run: `grep -q "export function ${g}7" src/${g}.ts` }],
-});
+  title: "Move {{g}} helpers",
+  objective: "Move the {{g}} helpers from src/big.ts into src/{{g}}.ts unchanged.",
+  files_to_read: [{ path: "src/big.ts", lines: "{{lines}}" }],
+  files_to_modify: [{ path: "src/{{g}}.ts", action: "create" }],
+  steps: ["Create src/{{g}}.ts with exactly lines {{lines}} of src/big.ts."],
+  acceptance_criteria: ["src/{{g}}.ts exports {{g}}0 to {{g}}7"],
+  validation: [{ run: 'grep -q "export function {{g}}7" src/{{g}}.ts' }],
+  targets: GROUPS.map((g) => ({ g, lines: rangeOf(g) })),
+};
 const DELEGATE_SPLIT: Step[] = [
   () => ({ toolCalls: [call("Read", { file_path: "src/big.ts" })] }),
   () => ({
     toolCalls: [
       call(T("dispatch_to_small_model"), {
         specs: [
-          ...GROUPS.map(splitSpec),
+          SPLIT_TEMPLATE,
           {
             project: "split",
             title: "Re-export from big",

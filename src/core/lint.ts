@@ -144,8 +144,9 @@ export function lintMiniTask(spec: MiniTaskSpec, facts: LintFacts): LintIssue[] 
       continue;
     }
     if (f.lines) {
-      const r = parseLines(f.lines)!;
-      if (r.start < 1 || r.end < r.start)
+      // Null where a template's target filled in something that is not a range.
+      const r = parseLines(f.lines);
+      if (r === null || r.start < 1 || r.end < r.start)
         error(
           `${field}.lines`,
           `${field}.lines ${shown(f.lines, 30)} is not a range; write START-END with 1 ≤ START ≤ END.`,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { LINES_RE, SLUG_RE, TASK_ID_RE, TEMPLATE_ID_RE } from "./ids.js";
+import { LINES_INPUT_RE, LINES_RE, SLUG_RE, TASK_ID_RE, TEMPLATE_ID_RE } from "./ids.js";
 
 export { LINES_RE, SLUG_RE, TASK_ID_RE, TEMPLATE_ID_RE };
 
@@ -27,10 +27,10 @@ export const fileToReadSchema = z
     path,
     lines: z
       .string()
-      .max(24)
-      .regex(LINES_RE, "must look like START-END, e.g. 10-40")
+      .max(64)
+      .regex(LINES_INPUT_RE, "must look like START-END, e.g. 10-40 (in a template also {{name}})")
       .optional()
-      .describe("START-END, 1-based, inclusive"),
+      .describe("START-END, 1-based, inclusive; {{name}} in a template"),
   })
   .strict();
 

@@ -122,11 +122,13 @@ export class ExecutorTools {
     for (const f of spec.files_to_read) {
       const p = norm(f.path);
       if (this.readable.get(p) === "all") continue;
-      const r = f.lines ? parseLines(f.lines) : null;
-      if (!r) {
+      if (!f.lines) {
         this.readable.set(p, "all");
         continue;
       }
+      // Lint refuses a range that does not parse (a template's filled-in `lines`); never widen.
+      const r = parseLines(f.lines);
+      if (!r) continue;
       const list = (this.readable.get(p) as { start: number; end: number }[] | undefined) ?? [];
       list.push(r);
       this.readable.set(p, list);

@@ -85,7 +85,7 @@ describe("describeIssue", () => {
 
   it("uses the schema's message for a regex mismatch", () => {
     expect(sentence(rawSpec({ files_to_read: [{ path: "a" }, { path: "b", lines: "40" }] }))).toBe(
-      "files_to_read[1].lines must look like START-END, e.g. 10-40.",
+      "files_to_read[1].lines must look like START-END, e.g. 10-40 (in a template also {{name}}).",
     );
     expect(sentence(rawSpec({ project: "Bad Name" }))).toBe(
       "project must be a lowercase slug like split-todoist.",

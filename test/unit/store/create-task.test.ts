@@ -260,4 +260,47 @@ describe("templates (targets)", () => {
     ]);
     expect(await readdir(ws.root)).toEqual(["src"]);
   });
+
+  it("reads a range per target ({{lines}}, or {{start}}-{{end}}), each range linted once filled in", async () => {
+    const ranged = (lines: string, targets: Record<string, string>[]) =>
+      template({
+        files_to_read: [{ path: "src/a.ts", lines }],
+        targets: targets.map((t, i) => ({ name: ["b", "c", "d"][i]!, fn: "f", ...t })),
+      });
+    const whole = await createMiniTask(
+      ws,
+      store,
+      {},
+      ranged("{{lines}}", [{ lines: "1-10" }, { lines: "11-20" }]),
+      NOW,
+    );
+    expect(whole.lint.filter((l) => l.level === "error")).toEqual([]);
+    expect(whole.tasks.map((t) => t.files_to_read[0]!.lines)).toEqual(["1-10", "11-20"]);
+    const ends = await createMiniTask(ws, store, {}, ranged("{{start}}-20", [{ start: "5" }]), NOW);
+    expect(ends.tasks.map((t) => t.files_to_read[0]!.lines)).toEqual(["5-20"]);
+
+    const bad = await createMiniTask(
+      ws,
+      store,
+      {},
+      ranged("{{lines}}", [{ lines: "1-10" }, { lines: "ten" }, { lines: "50-99" }]),
+      NOW,
+    );
+    expect(bad.tasks).toEqual([]);
+    expect(bad.lint.filter((l) => l.level === "error").map((l) => [l.field, l.message])).toEqual([
+      ["targets[1].files_to_read[0].lines", expect.stringContaining("is not a range")],
+      ["targets[2].files_to_read[0].lines", expect.stringContaining("beyond the end of src/a.ts (60 lines)")],
+    ]);
+    // Outside a template a placeholder is never filled in: not a range.
+    const plain = await createMiniTask(
+      ws,
+      store,
+      {},
+      spec({ files_to_read: [{ path: "src/a.ts", lines: "{{lines}}" }] }),
+      NOW,
+    );
+    expect(plain.lint.filter((l) => l.level === "error").map((l) => l.field)).toEqual([
+      "files_to_read[0].lines",
+    ]);
+  });
 });
