@@ -189,7 +189,12 @@ export async function runClaudeCode(opts: CliExecutorOptions): Promise<LoopOutco
         mcpConfig,
         bare,
       }),
-      cwd: opts.cwd,
+      // Not the worktree: every file operation goes through the tool server, bound to the attempt
+      // (not to a directory). Started in the worktree, Claude Code tells the model on every request
+      // that it is in a git worktree and how to use git stash there (~190 tokens under a login), and
+      // the repository's own .claude directory would be its project's (--setting-sources user
+      // already keeps its settings and hooks out; this is the second guard).
+      cwd: bridge.dir,
       env,
       signal: opts.signal,
       idleTimeoutMs: opts.requestTimeoutMs,

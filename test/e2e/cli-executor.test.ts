@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SUBSCRIPTION_NOTE } from "../../src/core/ledger-entry.js";
@@ -388,6 +389,10 @@ describe("claude-code executor's measured usage", () => {
       expect(e).toMatchObject({ origin: "claude-code", billing: "subscription" });
       expect(e.note).toContain(SUBSCRIPTION_NOTE);
     }
+    // Started outside the worktree (its files are the tool server's business): no git-worktree
+    // and stash advice on every request.
+    expect(env.fake.requests[0]!.rawBody).toContain("Is a git repository: false");
+    expect(env.fake.requests[0]!.rawBody).not.toContain("git stash");
     const report = await env.server.call("savings_report", { project: id.split("/")[0] });
     expect(report.isError, textOf(report)).toBeFalsy();
     const totals = (report.structuredContent as { totals: Record<string, number> }).totals;
@@ -397,5 +402,25 @@ describe("claude-code executor's measured usage", () => {
     expect(textOf(report)).toContain(
       `Subscription: ${n} executor record${n === 1 ? "" : "s"}, ${formatTokens(tokens)} tokens, ${formatUsd(totals.subscription_cost_usd)} at list price: billed to your subscription, not charged per token. Actual cost and savings are computed at list price.`,
     );
+  }, 180_000);
+});
+
+describe("claude-code executor and the repository's own Claude Code settings", () => {
+  it("runs none of the hooks a repository's .claude/settings.json names, even under the CLI's login", async () => {
+    const marker = join(tmpdir(), `delegate-hook-ran-${Math.random().toString(36).slice(2)}`);
+    const hook = [{ hooks: [{ type: "command", command: `touch ${marker}` }] }];
+    const env = await start({ ownLogin: true });
+    mkdirSync(join(env.repo, ".claude"));
+    writeFileSync(
+      join(env.repo, ".claude/settings.json"),
+      JSON.stringify({ hooks: { SessionStart: hook, UserPromptSubmit: hook, PreToolUse: hook } }),
+    );
+    git(env.repo, "add", "-A");
+    git(env.repo, "commit", "-qm", "project settings with hooks");
+    env.fake.setHandler(byTitle({ Subtract: script([editSubtract, finish, say("Done.")]) }));
+    const id = await create(env, spec("Subtract"));
+    const [r] = await dispatch(env, { task_id: id });
+    expect(r!.status).toBe("passed");
+    expect(existsSync(marker)).toBe(false);
   }, 180_000);
 });
