@@ -157,7 +157,7 @@ const READING: Record<string, string> = {
     "core/counterfactual over a stated workload (no run): savings against the planner doing it itself, at 32k, 60k and 120k planner context; the transcript rows import a generated 200 MB Claude Code transcript for real.",
   cli: "the claude-code and codex executors (the real pinned CLIs, against the fake LLM) against the API executor on the same task: tokens of the first request as the model receives it (bytes / 4), requests, wall time; each note attributes the extra tokens.",
   "a/b in Claude Code":
-    "the real Claude Code doing the same work itself and through this server; turn scripts are the assumption, every token is measured (planner: Claude Code's transcript; executor: the ledger) and priced with one catalog; value = delegate $, reference = self $, so the ratio is what delegating costs per dollar of doing it yourself.",
+    "the real Claude Code doing the same work itself and through this server; turn scripts are the assumption, every token is measured (planner: Claude Code's transcript; executor: the ledger) and priced with one catalog; value = delegate $, reference = self $, so the ratio is what delegating costs per dollar of doing it yourself. Snippet break-even rows: the share of a change the planner can put in the spec's snippet before delegating costs what doing it costs (bench/ab/snippet.ts), next to lint's warning threshold.",
 };
 
 const FINDINGS = "## Findings";

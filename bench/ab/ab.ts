@@ -39,9 +39,10 @@ import { costOf } from "../../src/core/pricing.js";
 import { runClaudeCode } from "../../test/fakes/claude-code.js";
 import { type FakeAnswer, type FakeRequest, startFakeLlm } from "../../test/fakes/llm-server.js";
 import type { Bench, BenchRow } from "../types.js";
+import { SNIPPET_ANCHOR, SNIPPET_CHANGE, SNIPPET_FILE } from "./snippet-work.js";
 
 const CLI = new URL("../../dist/cli.js", import.meta.url).pathname;
-const T = (name: string) => `mcp__delegate__${name}`;
+export const T = (name: string) => `mcp__delegate__${name}`;
 
 // ------------------------------------------------------------------ the work
 
@@ -64,9 +65,10 @@ function rangeOf(g: string): string {
 const TARGETS = Array.from({ length: 10 }, (_, i) => `h${i}`);
 const HANDLER = (n: string) => `export function ${n}(input: string): string {\n  return input.trim();\n}\n`;
 
-function makeRepo(pad: number): string {
+function makeRepo(pad: number, extra: Record<string, string> = {}): string {
   const repo = realpathSync(mkdtempSync(join(tmpdir(), "ab-")));
   const files: Record<string, string> = {
+    ...extra,
     "src/big.ts": BIG,
     ...Object.fromEntries(TARGETS.map((n) => [`src/handlers/${n}.ts`, HANDLER(n)])),
     ".gitignore": "mini-projects/\n",
@@ -92,8 +94,8 @@ const reexports = `${GROUPS.map((g) => `export * from "./${g}.js";`).join("\n")}
 
 // ------------------------------------------------------------------ scripted planners (the assumptions)
 
-type Step = (req: FakeRequest) => Omit<FakeAnswer, "usage">;
-const call = (name: string, args: Record<string, unknown>) => ({ name, arguments: args });
+export type Step = (req: FakeRequest) => Omit<FakeAnswer, "usage">;
+export const call = (name: string, args: Record<string, unknown>) => ({ name, arguments: args });
 
 /** self, split: read (1), write the 6 files and the re-exports (1), run the check (1), answer (1). */
 const SELF_SPLIT: Step[] = [
@@ -212,18 +214,24 @@ function executor(req: FakeRequest): Omit<FakeAnswer, "usage"> {
         }),
       ],
     };
+  if (/Add summarize/.test(first))
+    return {
+      toolCalls: [
+        call("edit_file", { path: SNIPPET_FILE, old_string: SNIPPET_ANCHOR, new_string: SNIPPET_CHANGE }),
+      ],
+    };
   throw new Error(`executor: unknown task ${first.slice(0, 80)}`);
 }
 
 // ------------------------------------------------------------------ one run
 
-interface Tokens {
+export interface Tokens {
   input: number;
   output: number;
   cacheRead: number;
   cacheWrite: number;
 }
-interface ArmResult {
+export interface ArmResult {
   work: string;
   arm: string;
   pad: number;
@@ -278,12 +286,14 @@ function executorFromLedger(repo: string): Tokens {
 }
 
 /** One arm of one work: a fresh session, then the same run warm (see the header). */
-async function runArm(
+export async function runArm(
   work: string,
   arm: string,
   script: Step[],
   pad: number,
   check: string,
+  /** The user's request and files beyond the shared ones (the snippet sweep's). */
+  task: { prompt?: string; files?: Record<string, string> } = {},
 ): Promise<ArmResult[]> {
   let turn = 0;
   const fake = await startFakeLlm({
@@ -295,7 +305,7 @@ async function runArm(
       return step(req);
     },
   });
-  const repo = makeRepo(pad);
+  const repo = makeRepo(pad, task.files);
   const configure = () =>
     writeFileSync(
       join(repo, "delegate.config.json"),
@@ -328,9 +338,10 @@ async function runArm(
         cwd: repo,
         home,
         prompt:
-          work === "split"
+          task.prompt ??
+          (work === "split"
             ? "Split src/big.ts into one module per group."
-            : "Add a JSDoc line to every handler.",
+            : "Add a JSDoc line to every handler."),
         baseURL: fake.url,
         allowedTools: delegate ? ["Read", "mcp__delegate"] : ["Read", "Write", "Edit", "Bash"],
         ...(delegate
@@ -379,9 +390,9 @@ async function runArm(
 
 // ------------------------------------------------------------------ main
 
-type Price = NonNullable<Awaited<ReturnType<typeof priceOf>>>;
-const price = async (alias: string): Promise<Price> => (await priceOf(resolveModel({}, alias)))!;
-const usd = (t: Tokens, p: Price) =>
+export type Price = NonNullable<Awaited<ReturnType<typeof priceOf>>>;
+export const price = async (alias: string): Promise<Price> => (await priceOf(resolveModel({}, alias)))!;
+export const usd = (t: Tokens, p: Price) =>
   costOf(
     {
       input_tokens: t.input,
@@ -447,6 +458,8 @@ export const benchAb: Bench = async ({ quick }) => {
           note: `starting planner context ${Math.round(self.firstContext / 1000)}k tokens (self arm's first request); planner turns self ${self.turns} / delegate ${del.turns}; planner self ${fmt(self.planner)}, delegate ${fmt(del.planner)}; executor (Haiku) ${fmt(del.executor)}; Opus + Haiku: ${opusRatio.toFixed(2)}×`,
         });
       }
+  // Where "the snippet is the change" begins in this client (bench/ab/snippet.ts), beside lint's threshold.
+  if (!quick) rows.push(...(await (await import("./snippet.js")).snippetRows(pads)));
   return rows;
 };
 

@@ -43,7 +43,10 @@ export const WHOLE_FILE_MAX_LINES = 300;
  * the planner pays its own output rate for every snippet token, the executor pays its rate for
  * every token it writes (snippets copied included), so above this share delegating cannot save
  * on output at all, before any turn overhead. Haiku 4.5 under Sonnet 4.5: 1 − 5/15 ≈ 0.67; under
- * Opus 4.5: 1 − 5/25 = 0.8. Without prices the Sonnet/Haiku figure is used.
+ * Opus 4.5: 1 − 5/25 = 0.8. Without prices the Sonnet/Haiku figure is used. bench/ab/snippet.ts
+ * measures the break-even in Claude Code itself (bench/RESULTS.md): where delegating saves the
+ * planner a turn it lies later than this, where it saves none delegating a single small change
+ * never pays; so this warns first.
  */
 export function snippetChangeShare(outputPriceRatio: number | null | undefined): number {
   const ratio = outputPriceRatio ?? 5 / 15;
