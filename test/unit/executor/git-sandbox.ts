@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -23,4 +24,21 @@ export function gitSandbox(prefix: string): { dir: string; remove: () => void } 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A new repository at `repo` (created) with `files` in one commit, as its user would have it. */
+export function committedRepo(repo: string, files: Record<string, string>): string {
+  const sh = (...args: string[]) =>
+    execFileSync("git", args, { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+  mkdirSync(repo, { recursive: true });
+  sh("init", "-q");
+  sh("config", "user.name", "Test User");
+  sh("config", "user.email", "test@example.com");
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+    writeFileSync(path.join(repo, file), text);
+  }
+  sh("add", "-A");
+  sh("commit", "-q", "-m", "initial");
+  return repo;
 }

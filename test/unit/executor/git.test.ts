@@ -10,7 +10,7 @@ import { simpleGit } from "simple-git";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../src/core/errors.js";
 import { GitError, git, printsAnswer } from "../../../src/executor/git.js";
-import { gitSandbox } from "./git-sandbox.js";
+import { committedRepo, gitSandbox } from "./git-sandbox.js";
 
 let scratch: string;
 let repo: string;
@@ -23,14 +23,7 @@ function sh(cwd: string, ...args: string[]): string {
 
 beforeAll(() => {
   ({ dir: scratch, remove: removeSandbox } = gitSandbox("delegate-git-test-"));
-  repo = path.join(scratch, "repo");
-  mkdirSync(repo);
-  sh(repo, "init", "-q");
-  sh(repo, "config", "user.name", "Test User");
-  sh(repo, "config", "user.email", "test@example.com");
-  writeFileSync(path.join(repo, "a.txt"), "one\n");
-  sh(repo, "add", "-A");
-  sh(repo, "commit", "-q", "-m", "initial");
+  repo = committedRepo(path.join(scratch, "repo"), { "a.txt": "one\n" });
 });
 
 afterAll(() => removeSandbox());

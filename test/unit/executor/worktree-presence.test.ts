@@ -13,7 +13,7 @@ import { mayHoldDelegateWorktrees, WORKTREES_DIR } from "../../../src/executor/w
 import { recoverOnce } from "../../../src/startup-recovery.js";
 import { TaskStore } from "../../../src/store/tasks.js";
 import { resolveWorkspace } from "../../../src/store/workspace.js";
-import { gitSandbox } from "./git-sandbox.js";
+import { committedRepo, gitSandbox } from "./git-sandbox.js";
 
 let scratch: string;
 let removeSandbox: () => void;
@@ -28,17 +28,7 @@ function sh(cwd: string, ...args: string[]): string {
 }
 
 let count = 0;
-function makeRepo(): string {
-  const repo = path.join(scratch, `repo-${++count}`);
-  mkdirSync(path.join(repo, "src"), { recursive: true });
-  sh(repo, "init", "-q");
-  sh(repo, "config", "user.name", "Test User");
-  sh(repo, "config", "user.email", "test@example.com");
-  writeFileSync(path.join(repo, "src/a.txt"), "one\n");
-  sh(repo, "add", "-A");
-  sh(repo, "commit", "-q", "-m", "initial");
-  return repo;
-}
+const makeRepo = () => committedRepo(path.join(scratch, `repo-${++count}`), { "src/a.txt": "one\n" });
 
 /** A `git` first on PATH that appends its arguments to a log, then runs the real git. */
 function countingGit(): { calls: () => string[]; restore: () => void } {
