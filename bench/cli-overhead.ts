@@ -131,10 +131,8 @@ export const benchCliOverhead: Bench = async (opts) => {
     "delegate.config.json": JSON.stringify(config),
     ".gitignore": "mini-projects/\n",
   });
-  const server = await startServer({
-    root: repo,
-    env: cliServerEnv({ CLAUDE_CODE_OAUTH_TOKEN: "bench-oauth-token" }),
-  });
+  const env = cliServerEnv({ CLAUDE_CODE_OAUTH_TOKEN: "bench-oauth-token" });
+  const server = await startServer({ root: repo, env });
   const runs: Record<string, Run> = {};
   try {
     // The quick (smoke) run skips codex: one CLI is enough to keep the harness honest.
@@ -171,6 +169,8 @@ export const benchCliOverhead: Bench = async (opts) => {
     await server.close();
     await fake.close();
     removeDir(repo);
+    // The temp HOME the CLIs ran in (a test file's are removed when it ends; a bench's here).
+    removeDir(env.HOME!);
   }
   const api = runs.api!;
   const rows: BenchRow[] = [];
