@@ -392,6 +392,9 @@ export async function runArm(
 
 export type Price = NonNullable<Awaited<ReturnType<typeof priceOf>>>;
 export const price = async (alias: string): Promise<Price> => (await priceOf(resolveModel({}, alias)))!;
+/** An arm's whole cost: its planner at `planner`'s price, its executor at `executor`'s. */
+export const armCost = (r: ArmResult, planner: Price, executor: Price) =>
+  usd(r.planner, planner) + usd(r.executor, executor);
 export const usd = (t: Tokens, p: Price) =>
   costOf(
     {
@@ -420,7 +423,8 @@ async function runAll(pads: number[], works: readonly (typeof WORKS)[number][]):
 }
 
 /** The padding as the row names it; the context it gave is measured and put in the note. */
-const padLabel = (pad: number) => (pad === 0 ? "no padding" : `${Math.round(pad / 1000)}k-token padding`);
+export const padLabel = (pad: number) =>
+  pad === 0 ? "no padding" : `${Math.round(pad / 1000)}k-token padding`;
 
 const GOAL_PAD = 68_000;
 const GOAL_OF = { split: "ab.split-100k", "10-target edit": "ab.edit-100k" } as const;
@@ -443,7 +447,7 @@ export const benchAb: Bench = async ({ quick }) => {
         const del = find(work, pad, "delegate", session);
         if (!self.ok || !del.ok)
           throw new Error(`a/b ${work} pad ${pad} ${session}: an arm did not finish its work`);
-        const total = (r: ArmResult, planner: Price) => usd(r.planner, planner) + usd(r.executor, haiku);
+        const total = (r: ArmResult, planner: Price) => armCost(r, planner, haiku);
         const [s, d] = [total(self, sonnet), total(del, sonnet)];
         const opusRatio = total(del, opus) / total(self, opus);
         rows.push({
@@ -474,8 +478,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   ];
   const cost = new Map<string, [number, number]>();
   for (const r of rows) {
-    const a = usd(r.planner, sonnet) + usd(r.executor, haiku);
-    const b = usd(r.planner, opus) + usd(r.executor, haiku);
+    const a = armCost(r, sonnet, haiku);
+    const b = armCost(r, opus, haiku);
     cost.set(`${r.work}|${r.pad}|${r.session}|${r.arm}`, [a, b]);
     const p = r.planner;
     const e = r.executor;

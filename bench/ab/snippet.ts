@@ -16,7 +16,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { snippetChangeShare } from "../../src/core/lint.js";
 import type { BenchRow } from "../types.js";
-import { type ArmResult, call, type Price, price, runArm, type Step, T, usd } from "./ab.js";
+import { type ArmResult, armCost, call, type Price, padLabel, price, runArm, type Step, T } from "./ab.js";
 import {
   CHECK_SNIPPET,
   SNIPPET_ANCHOR,
@@ -119,7 +119,7 @@ interface BreakEven {
 }
 
 function breakEven(s: Sweep, selfArm: ArmResult, planner: Price, haiku: Price): BreakEven {
-  const cost = (r: ArmResult) => usd(r.planner, planner) + usd(r.executor, haiku);
+  const cost = (r: ArmResult) => armCost(r, planner, haiku);
   const at = new Map(SHARES.map((x) => [x, cost(s.delegate.get(x)!)]));
   const self = cost(selfArm);
   const [c0, cHalf, c1] = [at.get(0)!, at.get(0.5)!, at.get(1)!];
@@ -127,8 +127,6 @@ function breakEven(s: Sweep, selfArm: ArmResult, planner: Price, haiku: Price): 
   if (!(rise > 0)) throw new Error(`snippet sweep: a longer snippet did not cost more (${c0} → ${c1})`);
   return { self, at, share: (self - c0) / rise, bend: Math.abs(cHalf - (c0 + c1) / 2) / rise };
 }
-
-const padLabel = (pad: number) => (pad === 0 ? "no padding" : `${Math.round(pad / 1000)}k-token padding`);
 
 export async function snippetRows(pads: number[]): Promise<BenchRow[]> {
   const results = await sweep(pads);

@@ -1,6 +1,7 @@
+import { PLACEHOLDER_SOURCE } from "./ids.js";
 import type { LintIssue, MiniTaskSpec, Target } from "./mini-task.js";
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+const PLACEHOLDER = new RegExp(PLACEHOLDER_SOURCE, "g");
 
 /** One task's spec per target, or the errors that stop the expansion (nothing is expanded then). */
 export interface Expansion {
