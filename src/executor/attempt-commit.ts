@@ -45,6 +45,12 @@ export async function commitAll(wt: WorktreeInfo, message: string): Promise<stri
 
 /** Stage every change in the worktree and commit it as delegate-mcp; returns HEAD afterwards. */
 async function commitEverything(wt: WorktreeInfo, message: string): Promise<string> {
+  await stageAndCommit(wt, message);
+  return (await git(wt.path, ["rev-parse", "HEAD"])).stdout.trim();
+}
+
+/** `git add --all` and a commit as delegate-mcp; nothing to commit is not an error. */
+async function stageAndCommit(wt: WorktreeInfo, message: string): Promise<void> {
   if (typeof message !== "string" || message.trim() === "") {
     throw new UserError("commit message is empty; give one.", "message");
   }
@@ -57,13 +63,15 @@ async function commitEverything(wt: WorktreeInfo, message: string): Promise<stri
   if (commit.exitCode !== 0 && !/nothing (added )?to commit/.test(commit.stdout + commit.stderr)) {
     throw new GitError(["commit"], commit.exitCode, commit.stderr);
   }
-  return (await git(wt.path, ["rev-parse", "HEAD"])).stdout.trim();
 }
 
 /**
- * Commit everything the attempt changed and list the change against the base, in four git
- * processes (add, commit, rev-parse, diff) instead of changedFiles + commitAll's nine: the
- * dispatcher's hot path. Files come as in changedFiles, without a status (no caller needs one).
+ * Commit everything the attempt changed and list the change against the base: the dispatcher's
+ * hot path, so in three git processes (add, commit, show) where changedFiles + commitAll take
+ * nine. `git show` prints HEAD, its parents and its own numstat at once; when HEAD's one parent is
+ * the base (the usual case) that numstat is the change against the base. Otherwise (nothing was
+ * committed, or a CLI executor made commits of its own) HEAD tells which, and a diff against the
+ * base lists the files. Files come as in changedFiles, without a status (no caller needs one).
  * `head` is null when nothing changed.
  */
 export async function commitAndList(
@@ -71,14 +79,48 @@ export async function commitAndList(
   message: string,
 ): Promise<{ head: string | null; files: Omit<ChangedFile, "status">[] }> {
   assertRef(wt.base, "base");
-  const head = await commitEverything(wt, message);
-  if (head === wt.base) return { head: null, files: [] };
-  const raw = splitNul(
-    (await git(wt.path, ["diff", "--numstat", "--no-renames", "-z", ...DIFF_HARDENING, wt.base, head, "--"]))
-      .stdout,
+  await stageAndCommit(wt, message);
+  const shown = splitNul(
+    (
+      await git(wt.path, [
+        "show",
+        "--format=%H %P",
+        "--numstat",
+        "--no-renames",
+        "-z",
+        ...DIFF_HARDENING,
+        "HEAD",
+        "--",
+      ])
+    ).stdout,
   );
+  // With -z: "<HEAD> <parents>", then the numstat records, the first after a newline.
+  const [head = "", ...parents] = (shown.shift() ?? "").trim().split(" ");
+  if (head === wt.base) return { head: null, files: [] };
+  const onBase = parents.length === 1 && parents[0] === wt.base;
+  const records = onBase
+    ? shown.map((record, i) => (i === 0 ? record.replace(/^\n/, "") : record))
+    : splitNul(
+        (
+          await git(wt.path, [
+            "diff",
+            "--numstat",
+            "--no-renames",
+            "-z",
+            ...DIFF_HARDENING,
+            wt.base,
+            head,
+            "--",
+          ])
+        ).stdout,
+      );
+  return { head, files: numstatFiles(records) };
+}
+
+/** `--numstat -z` records (added, removed, path) as files sorted by path; binary counts as -1. */
+function numstatFiles(records: string[]): Omit<ChangedFile, "status">[] {
   const files: Omit<ChangedFile, "status">[] = [];
-  for (const record of raw) {
+  for (const record of records) {
     const [added, removed, ...rest] = record.split("\t");
     const file = rest.join("\t");
     if (!file) continue;
@@ -88,10 +130,7 @@ export async function commitAndList(
       removed: removed === "-" ? -1 : Number(removed),
     });
   }
-  return {
-    head,
-    files: files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
-  };
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /**

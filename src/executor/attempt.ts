@@ -59,6 +59,24 @@ export interface AttemptBase {
   blocked?: string;
 }
 
+/** Runs `fn` when the gate lets it: a bound on how many run at once. */
+export type Gate = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/**
+ * How a dispatch's concurrency limit bounds its attempts' phases. Only the executor session waits
+ * on the model, so an attempt holds a session only while its executor runs: the next attempt's
+ * worktree is already open when a session ends, and the server's check of a finished attempt
+ * (scope, validation) runs while the next session talks to the model.
+ */
+export interface AttemptGates {
+  /** Around opening the worktree and the executor session: how far ahead attempts prepare. */
+  window: Gate;
+  /** Around the executor session: executors talking to the model at once. */
+  session: Gate;
+  /** Around the server's own check (scope, validation): local work at once. */
+  check: Gate;
+}
+
 /** What the dispatch shares with each of its attempts. */
 export interface AttemptContext {
   ws: Workspace;
@@ -75,6 +93,7 @@ export interface AttemptContext {
   modelFor: (model: ResolvedModel) => Promise<ChatModel>;
   /** Where the task starts, from its dependencies' outcome. */
   baseFor: (task: StoredTask) => Promise<AttemptBase>;
+  gates: AttemptGates;
 }
 
 export interface AttemptRequest {
@@ -125,33 +144,42 @@ export async function runAttempt(ctx: AttemptContext, req: AttemptRequest): Prom
       status = "blocked";
       error = base.blocked;
     } else {
-      const place = await openWorktree(ctx, task, n, base);
-      const validate = () =>
-        runValidation(task.validation, {
-          cwd: place.wsInWt,
-          env: ctx.env,
-          ...validationOptions(ctx.config),
-          signal: opts.signal,
-          onProgress: (e) => {
-            if (e.phase === "start") progress(`validation ${e.index + 1}/${e.total}: ${e.run}`);
-          },
-        });
-      const tools = new ExecutorTools(place.wsInWt, task, ctx.ws.dirRel, validate);
-      // A CLI executor (claude-code, codex) has no ChatModel: the user's own CLI makes the calls.
-      const model = resolved.cli ? undefined : await ctx.modelFor(resolved);
-      const texts = await readContext(task, place.wsInWt);
-      state.outcome = await runExecutor(ctx, req, task, {
-        model,
-        resolved,
-        price,
-        tools,
-        texts,
-        progress,
-        cwd: place.wsInWt,
+      const { gates } = ctx;
+      const { place, tools, validate, outcome } = await gates.window(async () => {
+        const place = await openWorktree(ctx, task, n, base);
+        const validate = () =>
+          runValidation(task.validation, {
+            cwd: place.wsInWt,
+            env: ctx.env,
+            ...validationOptions(ctx.config),
+            signal: opts.signal,
+            onProgress: (e) => {
+              if (e.phase === "start") progress(`validation ${e.index + 1}/${e.total}: ${e.run}`);
+            },
+          });
+        const tools = new ExecutorTools(place.wsInWt, task, ctx.ws.dirRel, validate);
+        // A CLI executor (claude-code, codex) has no ChatModel: the user's own CLI makes the calls.
+        const model = resolved.cli ? undefined : await ctx.modelFor(resolved);
+        const texts = await readContext(task, place.wsInWt);
+        const outcome = await gates.session(() =>
+          runExecutor(ctx, req, task, {
+            model,
+            resolved,
+            price,
+            tools,
+            texts,
+            progress,
+            cwd: place.wsInWt,
+          }),
+        );
+        return { place, tools, validate, outcome };
       });
+      state.outcome = outcome;
       state.refused = tools.refused;
-      await enforceScope(state, place, tools.modify, `delegate: ${id} attempt ${n}`);
-      ({ status, error } = await judge(state, state.outcome, tools, validate, opts.signal, progress, place));
+      ({ status, error } = await gates.check(async () => {
+        await enforceScope(state, place, tools.modify, `delegate: ${id} attempt ${n}`);
+        return judge(state, outcome, tools, validate, opts.signal, progress, place);
+      }));
     }
   } catch (err) {
     status = opts.signal.aborted ? "cancelled" : "error";

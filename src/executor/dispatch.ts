@@ -1,6 +1,6 @@
 /**
  * A dispatch: check what can run, mark the tasks running, then schedule their attempts
- * (independent tasks in parallel up to the concurrency limit, dependents after their
+ * (independent tasks in parallel up to the concurrency limit, as attemptGates applies it; dependents after their
  * dependencies, each starting from HEAD or its dependency's branch) and escalate a failed attempt
  * to a stronger model when asked. One attempt itself is ./attempt.ts.
  */
@@ -16,7 +16,14 @@ import { type Ledger, ledgerAt } from "../store/ledger.js";
 import { claimRun, releaseRun, runningMessage, touchTask } from "../store/recovery.js";
 import type { TaskStore } from "../store/tasks.js";
 import type { Workspace } from "../store/workspace.js";
-import { type AttemptBase, type AttemptContext, type AttemptOptions, runAttempt } from "./attempt.js";
+import {
+  type AttemptBase,
+  type AttemptContext,
+  type AttemptGates,
+  type AttemptOptions,
+  type Gate,
+  runAttempt,
+} from "./attempt.js";
 import type { TaskResult } from "./attempt-result.js";
 import { checkCliModel } from "./cli-check.js";
 import { latestRun } from "./locate.js";
@@ -42,8 +49,8 @@ export interface DispatchDeps {
   now?: () => Date;
 }
 
-/** A small semaphore: at most `n` tasks run their attempts at once. */
-function limiter(n: number) {
+/** A small semaphore: at most `n` calls of the function it returns run at once. */
+function limiter(n: number): Gate {
   let active = 0;
   const queue: (() => void)[] = [];
   return async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -56,6 +63,15 @@ function limiter(n: number) {
       queue.shift()?.();
     }
   };
+}
+
+/**
+ * The concurrency limit `n` as the attempts of one dispatch meet it (see AttemptGates): n executor
+ * sessions and n server checks at once, and up to n more attempts opening their worktrees while
+ * those sessions wait on the model.
+ */
+export function attemptGates(n: number): AttemptGates {
+  return { window: limiter(2 * n), session: limiter(n), check: limiter(n) };
 }
 
 /**
@@ -219,7 +235,9 @@ export class Dispatcher {
     attempts: Map<string, number>,
     opts: DispatchOptions,
   ): Promise<TaskResult[]> {
-    const limit = limiter(opts.concurrency ?? this.deps.config.limits?.concurrency ?? DEFAULT_CONCURRENCY);
+    const gates = attemptGates(
+      opts.concurrency ?? this.deps.config.limits?.concurrency ?? DEFAULT_CONCURRENCY,
+    );
     const inBatch = new Map(tasks.map((t) => [t.id, t]));
     const done = new Map<string, Promise<TaskResult>>();
     const runOne = (task: StoredTask): Promise<TaskResult> => {
@@ -230,7 +248,7 @@ export class Dispatcher {
           await Promise.all(
             task.depends_on.filter((d) => inBatch.has(d)).map((d) => runOne(inBatch.get(d)!)),
           );
-          return limit(() => this.runTask(task.id, attempts.get(task.id)!, opts)).finally(() =>
+          return this.runTask(task.id, attempts.get(task.id)!, opts, gates).finally(() =>
             releaseRun(this.deps.ws, task.id).catch((err) =>
               log.warn(`could not remove the run marker of ${task.id}: ${messageOf(err)}`),
             ),
@@ -264,8 +282,13 @@ export class Dispatcher {
     return unaccepted[0] ? { fromBranch: unaccepted[0].branch } : {};
   }
 
-  private async runTask(id: string, n: number, opts: DispatchOptions): Promise<TaskResult> {
-    const first = await this.attempt(id, n, opts.model, opts);
+  private async runTask(
+    id: string,
+    n: number,
+    opts: DispatchOptions,
+    gates: AttemptGates,
+  ): Promise<TaskResult> {
+    const first = await this.attempt(id, n, opts.model, opts, gates);
     if (
       !opts.escalateTo ||
       first.status === "passed" ||
@@ -284,7 +307,7 @@ export class Dispatcher {
       this.now(),
     );
     opts.onProgress?.(`${id}: attempt ${n} ${first.status}; escalating to ${escalated.alias}`);
-    const second = await this.attempt(id, updated.attempts.length, opts.escalateTo, opts, n);
+    const second = await this.attempt(id, updated.attempts.length, opts.escalateTo, opts, gates, n);
     const firstCost = first.usage.cost_usd === null ? "cost unknown" : `$${first.usage.cost_usd.toFixed(4)}`;
     return {
       ...second,
@@ -293,7 +316,7 @@ export class Dispatcher {
   }
 
   /** What this dispatch shares with each attempt (HEAD as prepare() found it). */
-  private attemptContext(): AttemptContext {
+  private attemptContext(gates: AttemptGates): AttemptContext {
     const { ws, store, config, env } = this.deps;
     return {
       ws,
@@ -306,6 +329,7 @@ export class Dispatcher {
       head: this.head,
       modelFor: (m) => this.modelFor(m),
       baseFor: (t) => this.baseFor(t),
+      gates,
     };
   }
 
@@ -314,9 +338,10 @@ export class Dispatcher {
     n: number,
     modelName: string | undefined,
     opts: DispatchOptions,
+    gates: AttemptGates,
     escalationOf?: number,
   ): Promise<TaskResult> {
-    return runAttempt(this.attemptContext(), { id, n, modelName, opts, escalationOf });
+    return runAttempt(this.attemptContext(gates), { id, n, modelName, opts, escalationOf });
   }
 }
 

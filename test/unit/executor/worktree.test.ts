@@ -264,8 +264,10 @@ describe("commitAll, changedFiles, revertPaths", () => {
     write(wt.path, "a.txt", "one\nTWO\nthree\nfour\n");
     rmSync(path.join(wt.path, "b.txt"));
     write(wt.path, "dir/c.txt", "c1\nc2\n");
+    write(wt.path, "dir/tab\there.txt", "t\n");
     write(wt.path, "debug.log", "ignored\n");
     const before = await changedFiles(wt);
+    expect(before).toHaveLength(4);
     const { head, files } = await commitAndList(wt, "task: all changes");
     expect(head).toMatch(/^[0-9a-f]{40}$/);
     expect(files.map(({ path: p, added, removed }) => [p, added, removed])).toEqual(
@@ -274,6 +276,26 @@ describe("commitAll, changedFiles, revertPaths", () => {
     expect(sh(wt.path, "status", "--porcelain")).toBe("");
     expect(sh(wt.path, "log", "-1", "--format=%an|%s").trim()).toBe("delegate-mcp|task: all changes");
     expect(sh(repo, "status", "--porcelain")).toBe("");
+  });
+
+  it("commitAndList lists against the base when the executor made commits of its own, and odd names", async () => {
+    const repo = makeRepo({ "a.txt": "one\n" });
+    const wt = await createWorktree(repo, "proj/03-c", { attempt: 1 });
+    // A CLI executor (codex runs a shell) may commit by itself: base → its commit → ours.
+    write(wt.path, "mine.txt", "m1\nm2\n");
+    sh(wt.path, "add", "mine.txt");
+    sh(wt.path, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", "executor's own");
+    write(wt.path, "a.txt", "one\ntwo\n");
+    write(wt.path, "tab\there.txt", "t\n");
+    const { head, files } = await commitAndList(wt, "task");
+    expect(head).toBe(sh(wt.path, "rev-parse", "HEAD").trim());
+    expect(files).toEqual([
+      { path: "a.txt", added: 1, removed: 0 },
+      { path: "mine.txt", added: 2, removed: 0 },
+      { path: "tab\there.txt", added: 1, removed: 0 },
+    ]);
+    // Nothing new on top of a commit of the executor's own: HEAD is still not the base.
+    expect(await commitAndList(wt, "again")).toEqual({ head, files });
   });
 
   it("reverts tracked paths to the base and deletes new ones, committed or not", async () => {
