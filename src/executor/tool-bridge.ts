@@ -14,8 +14,11 @@ import { messageOf } from "../core/errors.js";
 import type { ToolCall } from "../providers/types.js";
 import type { ToolReply } from "./scope.js";
 
-/** The MCP server name the CLI sees; its tools are named mcp__delegate__<tool>. */
-export const TOOL_SERVER_NAME = "delegate";
+/**
+ * The MCP server name the CLI sees; its tools are named mcp__d__<tool>. One letter: every request
+ * the CLI makes carries the name once per tool (a longer name cost 9 tokens a request).
+ */
+export const TOOL_SERVER_NAME = "d";
 
 /** write_file takes up to 1 MB; JSON escaping can double it. Longer lines are not ours. */
 const MAX_LINE_BYTES = 4 * 1024 * 1024;

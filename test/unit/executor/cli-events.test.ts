@@ -21,14 +21,14 @@ describe("Claude Code stream-json events", () => {
         JSON.stringify({
           type: "system",
           subtype: "init",
-          tools: ["mcp__delegate__finish"],
+          tools: ["mcp__d__finish"],
           mcp_servers: [{ name: "delegate", status: "connected" }],
           apiKeySource: "none",
         }),
       ),
     ).toEqual({
       kind: "init",
-      tools: ["mcp__delegate__finish"],
+      tools: ["mcp__d__finish"],
       mcpServers: [{ name: "delegate", status: "connected" }],
       apiKeySource: "none",
     });
@@ -41,7 +41,7 @@ describe("Claude Code stream-json events", () => {
             usage: usage(10, 1, 5, 2),
             content: [
               { type: "text", text: "hi" },
-              { type: "tool_use", name: "mcp__delegate__edit_file" },
+              { type: "tool_use", name: "mcp__d__edit_file" },
             ],
           },
         }),
@@ -50,7 +50,7 @@ describe("Claude Code stream-json events", () => {
       kind: "assistant",
       messageId: "m1",
       usage: { input_tokens: 10, output_tokens: 1, cache_read_tokens: 5, cache_write_tokens: 2 },
-      toolCalls: ["mcp__delegate__edit_file"],
+      toolCalls: ["mcp__d__edit_file"],
       text: "hi",
     });
     expect(
