@@ -115,6 +115,12 @@ export function resolveClientSettings(
   };
 }
 
+/** Loads the SDK module createChatModel would load for `model`, without making a client or reading a key. */
+export async function preloadProvider(model: ResolvedModel): Promise<void> {
+  if (model.cli || model.provider === "scripted") return;
+  await (model.provider === "anthropic" ? import("./anthropic.js") : import("./openai.js"));
+}
+
 /**
  * A ChatModel for `model`, loading its SDK now. A missing key rejects with UserError. Calls reject
  * with ProviderError only; an abort through the request's signal is a ProviderError of kind

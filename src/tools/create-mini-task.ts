@@ -9,6 +9,7 @@ import {
 } from "../core/mini-task.js";
 import { shorten } from "../core/render.js";
 import { defineTool } from "./define.js";
+import { warmDispatchPath } from "./warm-up.js";
 
 /** Each blocking error's reason is kept to this length, and at most this many are listed. */
 const REASON_MAX_CHARS = 240;
@@ -43,11 +44,13 @@ export const createMiniTaskTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handle(spec, ctx) {
     const { createMiniTask } = await import("../store/create-task.js");
-    const result = await createMiniTask(await ctx.workspace(), await ctx.tasks(), await ctx.config(), spec);
+    const config = await ctx.config();
+    const result = await createMiniTask(await ctx.workspace(), await ctx.tasks(), config, spec);
     if (!result.task || !result.path) {
       const errors = result.lint.filter((l) => l.level === "error");
       throw new UserError(notStored(errors), errors[0]?.field);
     }
+    warmDispatchPath(config);
     const id = result.template ?? result.task.id;
     const structured = {
       id,
