@@ -142,12 +142,15 @@ async function reportCommand(
   project: string | undefined,
   json: boolean,
 ): Promise<number> {
-  const { ws, store, config } = await openWorkspace(root);
-  const [{ projectReport }, { renderReportTable }, { renderBars }] = await Promise.all([
-    import("./store/report.js"),
-    import("./core/report-render.js"),
-    import("./core/report-chart.js"),
-  ]);
+  // The report's modules load while the workspace opens.
+  const [{ ws, store, config }, { projectReport }, { renderReportTable }, { renderBars }] = await Promise.all(
+    [
+      openWorkspace(root),
+      import("./store/report.js"),
+      import("./core/report-render.js"),
+      import("./core/report-chart.js"),
+    ],
+  );
   const projects = project ? [project] : await store.projects();
   if (projects.length === 0) {
     process.stderr.write(`No projects in ${ws.dir} yet; create a mini-task first.\n`);

@@ -76,7 +76,10 @@ export function selfExecutionTotal(s: SelfExecution): number {
 
 /** The lower bound: the executor's tokens as they were, at the planner's rates. */
 export function repricedCost(turns: readonly Usage[], price: Price): number {
-  return roundUsd(turns.reduce((sum, u) => sum + usd(u, price), 0));
+  let sum = 0;
+  // Whole usages: costOf directly, without usd()'s copy onto zeroUsage() (this runs per record).
+  for (const u of turns) sum += costOf(u, price) ?? 0;
+  return roundUsd(sum);
 }
 
 /**

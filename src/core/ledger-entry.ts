@@ -93,6 +93,14 @@ export type LedgerEntry = z.infer<typeof ledgerEntrySchema>;
 export const ledgerEntryReadSchema = z.object(ledgerEntryShape);
 
 /**
+ * ledgerEntryReadSchema compiled into one generated function (z.compile: the same records and the
+ * same issues; a line it rejects is answered by the schema itself), made on first use. A report
+ * parses thousands of lines in a process that just started, where the compiled parse is several
+ * times faster than the schema's own before the JIT has warmed up.
+ */
+let compiledReadSchema: typeof ledgerEntryReadSchema | undefined;
+
+/**
  * A record billed to a CLI subscription: marked `billing: "subscription"`, or (ledgers written
  * before that field) carrying SUBSCRIPTION_NOTE in its note.
  */
@@ -126,7 +134,8 @@ export function parseLedgerLine(
   } catch {
     return `${name} line ${lineNo} is not valid JSON; skipped.`;
   }
-  const parsed = ledgerEntryReadSchema.safeParse(raw);
+  compiledReadSchema ??= z.compile(ledgerEntryReadSchema);
+  const parsed = compiledReadSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.join(".") || "(record)";

@@ -4,8 +4,9 @@
  * computation run over the ledger as it stood after each task. Deterministic: same ledger, same bytes.
  */
 import { formatUsd } from "./report-render.js";
-import { computeSavings, type SavingsInput } from "./savings.js";
+import type { SavingsInput } from "./savings.js";
 import type { SavingsReport } from "./savings-report.js";
+import { savingsUsd } from "./savings-usd.js";
 
 export const CHART_FILE = "savings.svg";
 
@@ -40,12 +41,12 @@ function sampled(n: number, max: number): number[] {
 
 /**
  * The project's savings over time, one point per task in the order tasks finished (the time of a
- * task's last ledger record, ledger order breaking ties): the savings_usd that computeSavings, the
- * report's own computation, gives over the project's records up to and including that record (and
- * the session turns up to its time). The last point is `report`'s savings_usd, over every record,
- * those logged after the last task too. At most `max` points, evenly sampled, the last always kept;
- * null where the savings are unknown (a price is missing). `input` and `report` are the report's
- * own input and result. Pure.
+ * task's last ledger record, ledger order breaking ties): the savings_usd that the report's own
+ * computation (savingsUsd, computeSavings' figure alone) gives over the project's records up to and
+ * including that record (and the session turns up to its time). The last point is `report`'s
+ * savings_usd, over every record, those logged after the last task too. At most `max` points,
+ * evenly sampled, the last always kept; null where the savings are unknown (a price is missing).
+ * `input` and `report` are the report's own input and result. Pure.
  */
 export function savingsOverTime(
   input: SavingsInput,
@@ -56,8 +57,11 @@ export function savingsOverTime(
     .map((e, i) => ({ e, i }))
     .filter(({ e }) => e.project === input.project)
     .sort((a, b) => (a.e.ts < b.e.ts ? -1 : a.e.ts > b.e.ts ? 1 : a.i - b.i));
-  /** Ledger index → position in time order. */
-  const position = new Map(order.map(({ i }, pos) => [i, pos]));
+  /** Ledger index → position in time order (other projects' records: never in a prefix). */
+  const position = new Array<number>(input.entries.length).fill(Number.POSITIVE_INFINITY);
+  order.forEach(({ i }, pos) => {
+    position[i] = pos;
+  });
   /** Task → position of its last record. */
   const finished = new Map<string, number>();
   order.forEach(({ e }, pos) => {
@@ -68,17 +72,13 @@ export function savingsOverTime(
     const [label, last] = tasks[k]!;
     if (k === tasks.length - 1) return { label, usd: report.savings_usd };
     const ts = order[last]!.e.ts;
-    const prefix = computeSavings({
+    const usd = savingsUsd({
       ...input,
-      // The task rows are not part of savings_usd: leaving them out makes a point cheap.
-      tasks: [],
       // The ledger's own order is kept: the prefix is the ledger cut after the task's last record.
-      entries: input.entries.filter((_, i) => (position.get(i) ?? Number.POSITIVE_INFINITY) <= last),
+      entries: input.entries.filter((_, i) => position[i]! <= last),
       sessionTurns: input.sessionTurns?.filter((t) => t.ts <= ts),
-      warnings: [],
-      moreWarnings: 0,
     });
-    return { label, usd: prefix.savings_usd };
+    return { label, usd };
   });
 }
 

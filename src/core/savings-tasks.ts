@@ -1,4 +1,5 @@
 /** The report's task rows: each task's estimate against what its records add up to. */
+import type { LedgerEntry } from "./ledger-entry.js";
 import { type SavingsReport, Tally } from "./savings-report.js";
 
 export interface SavingsTaskInput {
@@ -20,14 +21,35 @@ function errorPct(actual: number | null, estimate: number | null): number | null
   return Math.round(((actual - estimate) / estimate) * 1000) / 10;
 }
 
+/** Each task's counted records, summed, in the order the tasks first appear. */
+function taskTallies(counted: readonly LedgerEntry[]): Map<string, TaskTally> {
+  const byTask = new Map<string, TaskTally>();
+  for (const e of counted) {
+    if (e.task === undefined) continue;
+    let t = byTask.get(e.task);
+    if (!t) {
+      t = { tally: new Tally(), attempts: new Set(), escalations: new Set() };
+      byTask.set(e.task, t);
+    }
+    t.tally.add(e);
+    if (e.attempt !== undefined) {
+      t.attempts.add(e.attempt);
+      if (e.escalation) t.escalations.add(e.attempt);
+    }
+  }
+  return byTask;
+}
+
 /**
  * One row per task the store knows (first listing wins), then one per task that only the ledger
- * still knows: its records count, and are listed, not hidden.
+ * still knows: its records count, and are listed, not hidden. `counted` are the records the
+ * report's actual cost counts, in ledger order.
  */
 export function taskRows(
   known: readonly SavingsTaskInput[],
-  byTask: ReadonlyMap<string, TaskTally>,
+  counted: readonly LedgerEntry[],
 ): SavingsReport["tasks"] {
+  const byTask = taskTallies(counted);
   const tasks: SavingsReport["tasks"] = [];
   const seen = new Set<string>();
   const taskRow = (id: string, status: string, estimate: SavingsTaskInput["estimate"]) => {

@@ -2,34 +2,24 @@
  * The savings report computed from ledger records: actual cost by phase and model, the
  * counterfactual (the modelled "planner does it itself", the lower bound, or the planner's own
  * baseline), its terms and the verdict. The report's shape is savings-report.ts; its task rows
- * savings-tasks.ts. Over ~400 lines with one job: the counterfactual, the terms and the verdict
- * share the tallies of one pass over the records, and read best in order.
+ * savings-tasks.ts; savings_usd itself (the records classified, the counterfactual) savings-usd.ts.
  */
-import { repricedCost, type SelfExecution, selfExecution, selfExecutionTotal } from "./counterfactual.js";
 import { LEDGER_PHASES, type LedgerEntry, type LedgerPhase } from "./ledger-entry.js";
 import { type Price, roundUsd } from "./pricing.js";
 import { formatTokens, formatUsd } from "./report-render.js";
+import { type SavingsReport, type SavingsTerm, Tally, tallyOf } from "./savings-report.js";
+import { type SavingsTaskInput, taskRows } from "./savings-tasks.js";
 import {
-  type CounterfactualBasis,
-  type SavingsReport,
-  type SavingsTerm,
-  Tally,
-  tallyOf,
-} from "./savings-report.js";
-import { type SavingsTaskInput, type TaskTally, taskRows } from "./savings-tasks.js";
-import type { Usage } from "./usage.js";
+  classifyRecords,
+  contextOf,
+  counterfactualOf,
+  EXECUTOR_PHASES,
+  isMeasuredPlanner,
+  savingsOf,
+} from "./savings-usd.js";
 
-/** Phases spent by the executor; every other actual phase is the planner's. */
-const EXECUTOR_PHASES: ReadonlySet<LedgerPhase> = new Set(["execution", "testing"]);
 /** Every phase but the baseline estimate, which is never spent; in the ledger's order. */
 const ACTUAL_PHASES = LEDGER_PHASES.filter((p) => p !== "baseline_estimate");
-/** The planner's cost of delegating itself: actual only, never in the counterfactual. */
-const OVERHEAD_PHASES: ReadonlySet<LedgerPhase> = new Set([
-  "planning",
-  "delegation",
-  "verification",
-  "other",
-]);
 
 /** Line warnings beyond this many are summarized: the report is what the planner pays to read. */
 const MAX_READ_WARNINGS = 10;
@@ -64,21 +54,8 @@ export interface SavingsInput {
   catalog?: string;
 }
 
-const usageOfEntry = (e: LedgerEntry): Usage => ({
-  input_tokens: e.input_tokens,
-  output_tokens: e.output_tokens,
-  cache_read_tokens: e.cache_read_tokens,
-  cache_write_tokens: e.cache_write_tokens,
-});
-const contextOf = (e: LedgerEntry) => e.input_tokens + e.cache_read_tokens + e.cache_write_tokens;
 const kTokens = (n: number) => `${Math.round(n / 1000)}k`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-const isMeasuredPlanner = (e: LedgerEntry) => e.origin === "client-transcript";
-
-/** A reported phase that measured records cover: spec writing is in the measured delegation turns. */
-function coveredBy(measured: ReadonlySet<LedgerPhase>, phase: LedgerPhase): boolean {
-  return measured.has(phase) || (phase === "planning" && measured.has("delegation"));
-}
 
 /** "3 verification turns at 60k context" for measured turns; "verification (reported)" otherwise. */
 function turnsDetail(records: readonly LedgerEntry[], what: string): string {
@@ -87,33 +64,6 @@ function turnsDetail(records: readonly LedgerEntry[], what: string): string {
   const avg = measured.reduce((n, e) => n + contextOf(e), 0) / measured.length;
   const rest = records.length - measured.length;
   return `${plural(measured.length, `${what} turn`)} at ${kTokens(avg)} context${rest ? ` and ${rest} reported` : ""}`;
-}
-
-interface TaskWork {
-  /** The last attempt's executor calls, in order. */
-  turns: LedgerEntry[];
-}
-
-/** Each task's last attempt (what the work took once), calls in the order they were made. */
-function executorWork(entries: readonly LedgerEntry[]): Map<string, TaskWork> {
-  const byTask = new Map<string, LedgerEntry[]>();
-  for (const e of entries) {
-    const key = e.task ?? "";
-    const list = byTask.get(key) ?? [];
-    if (list.length === 0) byTask.set(key, list);
-    list.push(e);
-  }
-  const out = new Map<string, TaskWork>();
-  for (const [task, list] of byTask) {
-    const last = Math.max(...list.map((e) => e.attempt ?? 0));
-    const turns = list
-      .map((e, i) => ({ e, i }))
-      .filter(({ e }) => (e.attempt ?? 0) === last)
-      .sort((a, b) => (a.e.ts < b.e.ts ? -1 : a.e.ts > b.e.ts ? 1 : a.i - b.i))
-      .map(({ e }) => e);
-    out.set(task, { turns });
-  }
-  return out;
 }
 
 /**
@@ -126,53 +76,18 @@ function executorWork(entries: readonly LedgerEntry[]): Map<string, TaskWork> {
  */
 export function computeSavings(input: SavingsInput): SavingsReport {
   const { project, plannerModel, plannerPrice } = input;
-  const mine = input.entries.filter((e) => e.project === project);
-  const measuredPhases = new Set(mine.filter(isMeasuredPlanner).map((e) => e.phase));
-  const isSetAside = (e: LedgerEntry) =>
-    e.source === "reported" && !EXECUTOR_PHASES.has(e.phase) && coveredBy(measuredPhases, e.phase);
-
-  const actual = new Tally();
-  const baseline = new Tally();
-  const exploration = new Tally();
-  const explorationRecords: LedgerEntry[] = [];
-  const overheadRecords: LedgerEntry[] = [];
-  const executorRecords: LedgerEntry[] = [];
-  const setAside = new Map<LedgerPhase, Tally>();
+  const classified = classifyRecords(input);
+  const { mine, measuredRecords, isSetAside, actual, counted, baseline, exploration, setAside } = classified;
+  const { explorationRecords, overheadRecords, executorRecords } = classified;
   const byPhase = new Map<LedgerPhase, Tally>();
   const byModel = new Map<string, Tally>();
-  const byTask = new Map<string, TaskTally>();
-  const unpricedByModel = new Map<string, number>();
-
-  for (const e of mine) {
-    if (e.cost_usd === null) unpricedByModel.set(e.model, (unpricedByModel.get(e.model) ?? 0) + 1);
-    if (e.phase === "baseline_estimate") {
-      baseline.add(e);
-      continue;
-    }
-    if (isSetAside(e)) {
-      tallyOf(setAside, e.phase).add(e);
-      continue;
-    }
-    actual.add(e);
-    if (EXECUTOR_PHASES.has(e.phase)) executorRecords.push(e);
-    else if (e.phase === "exploration") {
-      exploration.add(e);
-      explorationRecords.push(e);
-    } else if (OVERHEAD_PHASES.has(e.phase)) overheadRecords.push(e);
+  for (const e of counted) {
     tallyOf(byPhase, e.phase).add(e);
     tallyOf(byModel, e.model).add(e);
-    if (e.task !== undefined) {
-      let t = byTask.get(e.task);
-      if (!t) {
-        t = { tally: new Tally(), attempts: new Set(), escalations: new Set() };
-        byTask.set(e.task, t);
-      }
-      t.tally.add(e);
-      if (e.attempt !== undefined) {
-        t.attempts.add(e.attempt);
-        if (e.escalation) t.escalations.add(e.attempt);
-      }
-    }
+  }
+  const unpricedByModel = new Map<string, number>();
+  for (const e of mine) {
+    if (e.cost_usd === null) unpricedByModel.set(e.model, (unpricedByModel.get(e.model) ?? 0) + 1);
   }
 
   const warnings: string[] = [];
@@ -193,88 +108,13 @@ export function computeSavings(input: SavingsInput): SavingsReport {
   }
 
   // --- The counterfactual, three ways -----------------------------------------------------------
-  const explorationUsd = exploration.costUsd() ?? 0;
-  const work = executorWork(executorRecords);
-  const dispatches = mine
-    .filter((e) => isMeasuredPlanner(e) && !e.sidechain && e.tools?.includes("dispatch_to_small_model"))
-    .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
-  const turnsAfter = (d: LedgerEntry) =>
-    (input.sessionTurns ?? []).filter(
-      (t) =>
-        t.session === d.session &&
-        t.ts > d.ts &&
-        // This project's own delegation and review turns would not exist had the planner done the work.
-        !(t.project === project && OVERHEAD_PHASES.has(t.phase)),
-    ).length;
-  const priceOfPlanner = (model: string): Price | null =>
-    input.modelPrices && model in input.modelPrices ? input.modelPrices[model]! : plannerPrice;
-
-  let lowerBound: number | null = plannerPrice ? explorationUsd : null;
-  let modelled: number | null = explorationUsd;
-  let modelledTasks = 0;
-  const self: SelfExecution = {
-    context_usd: 0,
-    growth_usd: 0,
-    new_tokens_usd: 0,
-    output_usd: 0,
-    carry_over_usd: 0,
-    added_tokens: 0,
-    turns: 0,
-  };
-  let repricedRest = 0;
-  let contexts = 0;
-  let laterTurns = 0;
-  for (const { turns } of work.values()) {
-    const usages = turns.map(usageOfEntry);
-    if (plannerPrice && lowerBound !== null) lowerBound += repricedCost(usages, plannerPrice);
-    const firstTs = turns[0]!.ts;
-    const dispatch = dispatches.filter((d) => d.ts <= firstTs).at(-1);
-    const price = dispatch ? priceOfPlanner(dispatch.model) : plannerPrice;
-    if (!price) {
-      modelled = null;
-      continue;
-    }
-    if (!dispatch) {
-      if (modelled !== null) modelled += repricedCost(usages, price);
-      repricedRest += repricedCost(usages, price);
-      continue;
-    }
-    const later = turnsAfter(dispatch);
-    const s = selfExecution(usages, contextOf(dispatch), later, price);
-    for (const k of [
-      "context_usd",
-      "growth_usd",
-      "new_tokens_usd",
-      "output_usd",
-      "carry_over_usd",
-    ] as const) {
-      self[k] = roundUsd(self[k] + s[k]);
-    }
-    self.added_tokens += s.added_tokens;
-    self.turns += s.turns;
-    contexts += contextOf(dispatch) * s.turns;
-    laterTurns = Math.max(laterTurns, later);
-    if (modelled !== null) modelled += selfExecutionTotal(s);
-    modelledTasks++;
-  }
-  if (lowerBound !== null) lowerBound = roundUsd(lowerBound);
-  if (modelled !== null) modelled = roundUsd(modelled);
+  const cf = counterfactualOf(input, classified);
+  const { explorationUsd, work, lowerBound, modelled, modelledTasks, self } = cf;
+  const { repricedRest, contexts, laterTurns, measured, baselineCost, basis, counterfactual } = cf;
   if (!plannerPrice && executorRecords.length > 0) {
     warnings.push(
       `The planner model ${plannerModel} has no known price, so the executor's tokens cannot be re-priced; add a price for it in delegate.config.json.`,
     );
-  }
-
-  const measured = mine.some(isMeasuredPlanner);
-  const baselineCost = baseline.costUsd();
-  let basis: CounterfactualBasis = "lower_bound";
-  let counterfactual = lowerBound;
-  if (measured && (modelledTasks > 0 || work.size === 0)) {
-    basis = "modelled";
-    counterfactual = modelled;
-  } else if (baseline.records > 0 && baselineCost !== null) {
-    basis = "baseline_estimate";
-    counterfactual = baselineCost;
   }
   if (baseline.records > 0 && baselineCost === null) {
     warnings.push("The logged baseline_estimate has no known price; it is not used.");
@@ -379,8 +219,7 @@ export function computeSavings(input: SavingsInput): SavingsReport {
       `${actual.unpriced} of ${actual.records} records are unpriced: actual_cost_usd $${actualCost} is a lower bound.`,
     );
   }
-  const savings =
-    counterfactual !== null && actualCost !== null ? roundUsd(counterfactual - actualCost) : null;
+  const savings = savingsOf(counterfactual, actualCost);
   const savingsPct = savings !== null && counterfactual ? (savings / counterfactual) * 100 : null;
 
   const basisLabel = {
@@ -399,7 +238,7 @@ export function computeSavings(input: SavingsInput): SavingsReport {
     }.`;
   }
 
-  const measuredSessions = [...new Set(mine.filter(isMeasuredPlanner).map((e) => e.session ?? "?"))];
+  const measuredSessions = [...new Set(measuredRecords.map((e) => e.session ?? "?"))];
   const reported = mine.some(
     (e) => e.source === "reported" && !EXECUTOR_PHASES.has(e.phase) && !isSetAside(e),
   );
@@ -412,7 +251,7 @@ export function computeSavings(input: SavingsInput): SavingsReport {
     .filter(Boolean)
     .join("; ");
 
-  const tasks = taskRows(input.tasks, byTask);
+  const tasks = taskRows(input.tasks, counted);
 
   const byModelRows = [...byModel.entries()]
     .map(([model, t]) => ({ model, ...t.total(), ...t.subscription() }))

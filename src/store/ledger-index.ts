@@ -312,9 +312,13 @@ export class LedgerIndex {
       if (!name.endsWith(".jsonl")) continue;
       const committed = cursor.shards[name] ?? 0;
       const path = join(this.dir, name);
-      if (committed === 0) await rm(path, { force: true });
-      else if ((await stat(path)).size < committed) return false;
-      else await truncate(path, committed);
+      if (committed === 0) {
+        await rm(path, { force: true });
+        continue;
+      }
+      const { size } = await stat(path);
+      if (size < committed) return false;
+      if (size > committed) await truncate(path, committed);
     }
     return true;
   }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { newTokensPerTurn, selfExecution, selfExecutionTotal } from "../../../src/core/counterfactual.js";
 import type { LedgerEntry } from "../../../src/core/ledger-entry.js";
-import { costOf } from "../../../src/core/pricing.js";
+import { costOf, type Price } from "../../../src/core/pricing.js";
 import { computeSavings, type SessionTurn } from "../../../src/core/savings.js";
+import { savingsUsd } from "../../../src/core/savings-usd.js";
 import { entry } from "./fixtures/entries.js";
 import { HAIKU, SONNET } from "./fixtures/prices.js";
 
@@ -216,5 +217,45 @@ describe("computeSavings with the planner measured from its transcript", () => {
     });
     expect(r.counterfactual_basis).toBe("modelled");
     expect(r.baseline_estimate?.cost_usd).toBe(9);
+  });
+});
+
+describe("savingsUsd: the report's savings_usd alone (each point of the savings-over-time line)", () => {
+  it("is computeSavings' savings_usd on every basis, set-aside records and missing prices included", () => {
+    const measured = scenario(3);
+    const long = scenario(
+      1,
+      Array.from({ length: 12 }, (_, i) => u(3000 + i * 1500, 400)),
+    );
+    const executorOnly = executor(TURNS);
+    const baseline = entry({ project: "p", phase: "baseline_estimate", source: "estimated", cost_usd: 9 });
+    const reported = entry({ project: "p", phase: "planning", source: "reported", cost_usd: 0.5 });
+    const input = (
+      entries: LedgerEntry[],
+      sessionTurns: SessionTurn[] = [],
+      plannerPrice: Price | null = SONNET,
+    ) => ({
+      project: "p",
+      entries,
+      plannerModel: "claude-sonnet-4-5",
+      plannerPrice,
+      sessionTurns,
+      tasks: [],
+    });
+    const inputs = [
+      input(measured.entries, measured.sessionTurns),
+      input(long.entries, long.sessionTurns),
+      input([...measured.entries, reported, baseline], measured.sessionTurns),
+      input(executorOnly),
+      input([...executorOnly, baseline]),
+      input([...executorOnly, reported], [], null),
+    ];
+    const reports = inputs.map((i) => computeSavings(i));
+    expect(new Set(reports.map((r) => r.counterfactual_basis))).toEqual(
+      new Set(["modelled", "lower_bound", "baseline_estimate"]),
+    );
+    expect(reports.some((r) => r.set_aside !== undefined)).toBe(true);
+    expect(reports.some((r) => r.savings_usd === null)).toBe(true);
+    expect(inputs.map((i) => savingsUsd(i))).toEqual(reports.map((r) => r.savings_usd));
   });
 });
