@@ -26,7 +26,8 @@ import { PROJECT_ROOT, type RunningServer, removeDir, startServer, textOf } from
 import type { FakeAnswer, FakeHandler, FakeMessage, FakeRequest } from "../test/fakes/llm-server.js";
 import { toolUse } from "../test/fakes/llm-server.js";
 import type { GoalId } from "./goals.js";
-import { round, sleep, timeMs } from "./stats.js";
+import { loadNow, MIN_RUNS, runsOf } from "./reference.js";
+import { median, round, sleep, timeMs } from "./stats.js";
 import { cpuMs } from "./stdio.js";
 import type { Bench, BenchRow } from "./types.js";
 
@@ -399,15 +400,53 @@ async function dispatchAcross(
   return { ms, failed };
 }
 
+/** One batch of a parallel case: its wall time and where its CPU went. */
+interface BatchSample {
+  ms: number;
+  /** The first server with its children, per task it ran. */
+  cpuPerTask: number;
+  /** The first server alone, per task it ran. */
+  ownPerTask: number;
+  /** This process (fake LLM, MCP clients), per task. */
+  benchPerTask: number;
+  /** All the CPU the batch used over the machine's cores: the least wall time it allows. */
+  cpuFloor: number;
+}
+
+async function runBatch(servers: RunningServer[], ids: string[], c: ParallelCase): Promise<BatchSample> {
+  const pids = servers.map((s) => (s.client.transport as StdioClientTransport).pid!);
+  const pid = pids[0]!;
+  const allBefore = sum(pids.map((p) => cpuMs(p, { children: true })));
+  const cpuBefore = cpuMs(pid, { children: true });
+  const ownBefore = cpuMs(pid);
+  const benchBefore = process.cpuUsage();
+  const batch = await dispatchAcross(servers, ids);
+  if (batch.failed.length) throw new Error(`parallel tasks did not pass: ${JSON.stringify(batch.failed)}`);
+  const perTask = c.tasks / c.servers;
+  const bench = process.cpuUsage(benchBefore);
+  const benchPerTask = (bench.user + bench.system) / 1000 / c.tasks;
+  const allCpu = sum(pids.map((p) => cpuMs(p, { children: true }))) - allBefore + benchPerTask * c.tasks;
+  return {
+    ms: batch.ms,
+    cpuPerTask: (cpuMs(pid, { children: true }) - cpuBefore) / perTask,
+    ownPerTask: (cpuMs(pid) - ownBefore) / perTask,
+    benchPerTask,
+    cpuFloor: allCpu / availableParallelism(),
+  };
+}
+
+/** Runs per timed figure; the cases take turns, so drifts in machine load hit each alike. */
+const REPEATS = MIN_RUNS;
+
 async function parallelRows(env: DispatchEnv, quick: boolean): Promise<BenchRow[]> {
   const latencyMs = quick ? 100 : 300;
   const concurrency = DEFAULT_CONCURRENCY;
   const cases: ParallelCase[] = [
-    { goal: "dispatch.parallel-20", tasks: quick ? 4 : 20, servers: 1 },
-    { goal: "dispatch.parallel-50", tasks: quick ? 6 : 50, servers: 1 },
-    { goal: "dispatch.parallel-two-servers", tasks: quick ? 4 : 20, servers: 2 },
+    { goal: "dispatch.parallel-20", tasks: quick ? 2 : 20, servers: 1 },
+    { goal: "dispatch.parallel-50", tasks: quick ? 3 : 50, servers: 1 },
+    { goal: "dispatch.parallel-two-servers", tasks: quick ? 2 : 20, servers: 2 },
   ];
-  const total = 1 + cases.reduce((n, c) => n + c.tasks, 0);
+  const total = REPEATS * (1 + sum(cases.map((c) => c.tasks)));
   const gens = Array.from({ length: total }, (_, i) => genSpec(i + 1));
   const route = byTitle(Object.fromEntries(gens.map((g) => [g.title, g.script])));
   env.fake.setHandler(async (req) => {
@@ -419,31 +458,30 @@ async function parallelRows(env: DispatchEnv, quick: boolean): Promise<BenchRow[
   const second = await startServer({ root: env.root, env: { FAKE_KEY: "test-key" } });
   const criticalPath = CALLS_PER_TASK * latencyMs;
   const rows: BenchRow[] = [];
+  let next = 0;
+  const take = (n: number) => {
+    next += n;
+    return ids.slice(next - n, next);
+  };
   try {
     // One task alone: the per-task critical path as this server actually runs it.
-    const alone = await dispatch(env, { task_id: ids[0] });
-    const pid = (env.server.client.transport as StdioClientTransport).pid!;
-    let next = 1;
-    for (const c of cases) {
-      const batchIds = ids.slice(next, next + c.tasks);
-      next += c.tasks;
-      const servers = c.servers === 1 ? [env.server] : [env.server, second];
-      const pids = servers.map((s) => (s.client.transport as StdioClientTransport).pid!);
-      const allBefore = sum(pids.map((p) => cpuMs(p, { children: true })));
-      const cpuBefore = cpuMs(pid, { children: true });
-      const ownBefore = cpuMs(pid);
-      const benchBefore = process.cpuUsage();
-      const batch = await dispatchAcross(servers, batchIds);
-      const perTask = c.tasks / c.servers;
-      const cpuPerTask = (cpuMs(pid, { children: true }) - cpuBefore) / perTask;
-      const ownPerTask = (cpuMs(pid) - ownBefore) / perTask;
-      const bench = process.cpuUsage(benchBefore);
-      const benchPerTask = (bench.user + bench.system) / 1000 / c.tasks;
-      // The least wall time this machine allows for the CPU the batch used, every core busy throughout.
-      const allCpu = sum(pids.map((p) => cpuMs(p, { children: true }))) - allBefore + benchPerTask * c.tasks;
-      const cpuFloor = allCpu / availableParallelism();
-      if (batch.failed.length)
-        throw new Error(`parallel tasks did not pass: ${JSON.stringify(batch.failed)}`);
+    const alone: number[] = [];
+    const samples = cases.map(() => [] as BatchSample[]);
+    for (let r = 0; r < REPEATS; r++) {
+      alone.push((await dispatch(env, { task_id: take(1)[0]! })).ms);
+      for (const [i, c] of cases.entries()) {
+        const servers = c.servers === 1 ? [env.server] : [env.server, second];
+        samples[i]!.push(await runBatch(servers, take(c.tasks), c));
+      }
+    }
+    const aloneRuns = runsOf(alone, 0);
+    for (const [i, c] of cases.entries()) {
+      const got = samples[i]!;
+      const runs = runsOf(
+        got.map((x) => x.ms),
+        0,
+      );
+      const mid = (pick: (x: BatchSample) => number) => Math.round(median(got.map(pick)));
       const rounds = Math.ceil(c.tasks / c.servers / concurrency);
       const ideal = rounds * criticalPath;
       const who =
@@ -452,23 +490,27 @@ async function parallelRows(env: DispatchEnv, quick: boolean): Promise<BenchRow[
           : `${c.servers} servers on one repository, ${c.tasks / c.servers} tasks each`;
       rows.push({
         group: GROUP,
-        name: `parallel dispatch: ${c.tasks} independent tasks, ${who}, ${latencyMs} ms per LLM call`,
-        value: Math.round(batch.ms),
+        name: `parallel dispatch: ${c.tasks} independent tasks, ${who}, ${latencyMs} ms per LLM call, median`,
+        value: runs.median,
         unit: "ms",
+        runs,
         reference: ideal,
-        ratio: round(batch.ms / ideal),
+        ratio: round(runs.median / ideal),
         goal: c.goal,
-        note: `ideal = ${rounds} rounds (concurrency ${concurrency} per server) × per-task critical path (${CALLS_PER_TASK} calls × ${latencyMs} ms) = ${ideal} ms; every task passed; against ${rounds} × the task alone (${Math.round(alone.ms)} ms): ${round(batch.ms / (rounds * alone.ms))}×; CPU per task: the first server ${Math.round(cpuPerTask)} ms (${Math.round(ownPerTask)} ms its own, the rest its git and validation children), this bench process (fake LLM and MCP client) ${Math.round(benchPerTask)} ms; CPU floor (all the CPU the batch used ÷ ${availableParallelism()} cores) ${Math.round(cpuFloor)} ms = ${round(cpuFloor / ideal)}× the ideal`,
+        load: loadNow(),
+        note: `ideal = ${rounds} rounds (concurrency ${concurrency} per server) × per-task critical path (${CALLS_PER_TASK} calls × ${latencyMs} ms) = ${ideal} ms; every task passed; against ${rounds} × the task alone (${aloneRuns.median} ms): ${round(runs.median / (rounds * aloneRuns.median))}×; CPU per task (medians): the first server ${mid((x) => x.cpuPerTask)} ms (${mid((x) => x.ownPerTask)} ms its own, the rest its git and validation children), this bench process (fake LLM and MCP client) ${mid((x) => x.benchPerTask)} ms; CPU floor (all the CPU the batch used ÷ ${availableParallelism()} cores) ${mid((x) => x.cpuFloor)} ms = ${round(mid((x) => x.cpuFloor) / ideal)}× the ideal`,
       });
     }
     rows.push({
       group: GROUP,
-      name: "one such task dispatched alone",
-      value: Math.round(alone.ms),
+      name: "one such task dispatched alone, median",
+      value: aloneRuns.median,
       unit: "ms",
+      runs: aloneRuns,
       reference: criticalPath,
-      ratio: round(alone.ms / criticalPath),
-      note: `server work per task beyond the ${CALLS_PER_TASK} LLM calls (worktree, validation, commit, records): ${Math.round(alone.ms - criticalPath)} ms`,
+      ratio: round(aloneRuns.median / criticalPath),
+      load: loadNow(),
+      note: `server work per task beyond the ${CALLS_PER_TASK} LLM calls (worktree, validation, commit, records): ${Math.round(aloneRuns.median - criticalPath)} ms`,
     });
   } finally {
     await second.close();
