@@ -450,7 +450,11 @@ describe("Streamable HTTP: tools over the SDK client", () => {
       () => "resolved",
       (err: Error) => err.message,
     );
-    await until(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").endsWith("\n"));
+    // The command's pid file and the progress notification sent as it started travel separately:
+    // wait for both before checking either.
+    await until(
+      () => progress.length > 0 && existsSync(pidFile) && readFileSync(pidFile, "utf8").endsWith("\n"),
+    );
     const pid = Number(readFileSync(pidFile, "utf8"));
     expect(progress).toHaveLength(1);
     expect(isAlive(pid)).toBe(true);
