@@ -10,7 +10,7 @@ import { claudeCliModel, cliServerEnv, forExecutor } from "../test/e2e/cli-helpe
 import { editSubtract, MATH, SUBTRACT, spec } from "../test/e2e/fixtures.js";
 import { makeRepo, removeDir, startServer, textOf } from "../test/e2e/harness.js";
 import { type FakeReply, type FakeRequest, say, startFakeLlm, toolUse } from "../test/fakes/llm-server.js";
-import { round } from "./stats.js";
+import { round, sum } from "./stats.js";
 import type { Bench, BenchRow } from "./types.js";
 
 const GROUP = "cli";
@@ -37,7 +37,6 @@ interface Run {
 const tokensOf = (q: FakeRequest) => Math.ceil(Buffer.byteLength(q.rawBody) / 4);
 /** The fake's measure (bytes / 4) of one part of a request body. */
 const tok = (x: unknown) => Math.round(Buffer.byteLength(typeof x === "string" ? x : JSON.stringify(x)) / 4);
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 /** A part's name: its tag, or its first words ("# Environment", "x-anthropic-billing-header"). */
 function label(text: string): string {
   const t = text.replace(/^<system-reminder>\s*/, "");

@@ -27,7 +27,7 @@ import type { FakeAnswer, FakeHandler, FakeMessage, FakeRequest } from "../test/
 import { toolUse } from "../test/fakes/llm-server.js";
 import type { GoalId } from "./goals.js";
 import { loadNow, MIN_RUNS, runsOf } from "./reference.js";
-import { median, round, sleep, timeMs } from "./stats.js";
+import { median, round, sleep, sum, timeMs } from "./stats.js";
 import { cpuMs } from "./stdio.js";
 import type { Bench, BenchRow } from "./types.js";
 
@@ -352,7 +352,6 @@ async function cacheRows(env: DispatchEnv): Promise<BenchRow[]> {
 // (2) Parallel dispatch against the ideal schedule
 
 const CALLS_PER_TASK = 2;
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 function genSpec(i: number): { title: string; spec: Record<string, unknown>; script: TaskScript } {
   const n = String(i).padStart(2, "0");

@@ -16,6 +16,8 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
+export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
 export const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
 export async function timeMs(fn: () => Promise<unknown>): Promise<number> {

@@ -19,7 +19,7 @@ import { type CliVerdict, cliOutcome, clip, serverVerdict } from "./cli-outcome.
 import { type CliProcess, startCli } from "./cli-process.js";
 import type { LoopOutcome, LoopStatus } from "./loop.js";
 import type { ExecutorTools } from "./scope.js";
-import { openToolBridge, TOOL_SERVER_NAME } from "./tool-bridge.js";
+import { openToolBridge, TOOL_NAME_PREFIX, TOOL_SERVER_NAME } from "./tool-bridge.js";
 
 /** Claude Code's first version with `--bare`; older ones refuse the flag. */
 const BARE_SINCE = "2.1.81";
@@ -106,7 +106,7 @@ export function claudeArgs(o: {
     "--mcp-config",
     o.mcpConfig,
     "--allowedTools",
-    EXECUTOR_TOOLS.map((t) => `mcp__${TOOL_SERVER_NAME}__${t.name}`).join(","),
+    EXECUTOR_TOOLS.map((t) => `${TOOL_NAME_PREFIX}${t.name}`).join(","),
     // The worktree's own .claude/settings.json (hooks) and skills are the repository's, not the user's.
     "--setting-sources",
     "user",
@@ -209,7 +209,7 @@ export async function runClaudeCode(opts: CliExecutorOptions): Promise<LoopOutco
                 `the executor tool server did not start under Claude Code (status ${ours?.status ?? "missing"}).`,
                 "error",
               );
-            const foreign = e.tools.filter((t) => !t.startsWith(`mcp__${TOOL_SERVER_NAME}__`));
+            const foreign = e.tools.filter((t) => !t.startsWith(TOOL_NAME_PREFIX));
             if (foreign.length)
               return stop(
                 `Claude Code offered tools beyond the executor's: ${clip(foreign.join(", "))}.`,

@@ -19,6 +19,8 @@ import type { ToolReply } from "./scope.js";
  * the CLI makes carries the name once per tool (a longer name cost 9 tokens a request).
  */
 export const TOOL_SERVER_NAME = "d";
+/** What Claude Code puts before each of our tools' names. */
+export const TOOL_NAME_PREFIX = `mcp__${TOOL_SERVER_NAME}__`;
 
 /** write_file takes up to 1 MB; JSON escaping can double it. Longer lines are not ours. */
 const MAX_LINE_BYTES = 4 * 1024 * 1024;

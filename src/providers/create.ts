@@ -115,11 +115,16 @@ export function resolveClientSettings(
   };
 }
 
+/** The provider modules, each with its SDK: loaded on first use. */
+const loadAnthropic = () => import("./anthropic.js");
+const loadOpenAI = () => import("./openai.js");
+
 /** Loads the SDK module createChatModel would load for `model`, without making a client or reading a key. */
 export async function preloadProvider(model: ResolvedModel): Promise<void> {
   if (model.cli || model.provider === "scripted") return;
-  await (model.provider === "anthropic" ? import("./anthropic.js") : import("./openai.js"));
+  await (model.provider === "anthropic" ? loadAnthropic() : loadOpenAI());
 }
+
 
 /**
  * A ChatModel for `model`, loading its SDK now. A missing key rejects with UserError. Calls reject
@@ -136,9 +141,9 @@ export async function createChatModel(
     return new ScriptedModel({ provider: model.provider, model: model.model });
   }
   if (model.provider === "anthropic") {
-    const { createAnthropicModel } = await import("./anthropic.js");
+    const { createAnthropicModel } = await loadAnthropic();
     return createAnthropicModel(settings);
   }
-  const { createOpenAIModel } = await import("./openai.js");
+  const { createOpenAIModel } = await loadOpenAI();
   return createOpenAIModel(settings, opts.env ?? process.env);
 }

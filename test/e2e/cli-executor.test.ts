@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SUBSCRIPTION_NOTE } from "../../src/core/ledger-entry.js";
 import { formatTokens, formatUsd } from "../../src/core/report-render.js";
-import { TOOL_SERVER_NAME } from "../../src/executor/tool-bridge.js";
+import { TOOL_NAME_PREFIX } from "../../src/executor/tool-bridge.js";
 import {
   type FakeLlm,
   type FakeReply,
@@ -165,7 +165,7 @@ describe("claude-code executor (haiku-cli) against the fake LLM", () => {
         // Our five tools and nothing else, under our system prompt.
         expect([...mine[0]!.toolNames].sort()).toEqual(
           ["edit_file", "finish", "read_file", "run_validation", "write_file"].map(
-            (t) => `mcp__${TOOL_SERVER_NAME}__${t}`,
+            (t) => `${TOOL_NAME_PREFIX}${t}`,
           ),
         );
         expect(mine[0]!.system).toContain("You are an executor.");

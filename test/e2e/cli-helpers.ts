@@ -1,7 +1,7 @@
 /** Running the real Claude Code / Codex CLIs (pinned devDependencies) against the fake LLM. */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { TOOL_SERVER_NAME } from "../../src/executor/tool-bridge.js";
+import { TOOL_NAME_PREFIX } from "../../src/executor/tool-bridge.js";
 import type { FakeAnswer, FakeLlm, FakeReply, FakeRequest } from "../fakes/llm-server.js";
 import { PROJECT_ROOT, tempDir } from "./harness.js";
 
@@ -33,7 +33,7 @@ export function claudeCliModel(fake: FakeLlm | undefined, extra: Record<string, 
 }
 
 /** Claude Code names our tools mcp__<server>__<tool>: the same script answers both executors. */
-export const CLI_TOOL_PREFIX = `mcp__${TOOL_SERVER_NAME}__`;
+export const CLI_TOOL_PREFIX = TOOL_NAME_PREFIX;
 
 export function forExecutor(reply: FakeReply, req: FakeRequest): FakeReply {
   if (!("toolCalls" in reply) || !reply.toolCalls) return reply;

@@ -49,12 +49,14 @@ export function git(cwd: string, ...args: string[]): string {
 const made = new Set<string>();
 // Registered when vitest loads the file (bench/ imports this module too, outside vitest). afterAll
 // runs whatever happened, so a test that fails or times out leaves nothing behind either.
-if (process.env.VITEST) {
-  afterAll(() => {
-    for (const dir of made) removeDir(dir);
-    made.clear();
-  });
-}
+// Outside vitest (the benchmarks, a script using these helpers), they go when the process exits,
+// by an error too.
+const removeMade = () => {
+  for (const dir of made) removeDir(dir);
+  made.clear();
+};
+if (process.env.VITEST) afterAll(removeMade);
+else process.on("exit", removeMade);
 
 /** A fresh directory under the system temp dir (its real path), removed when this test file ends. */
 export function tempDir(prefix: string): string {

@@ -4,7 +4,7 @@ import { claudeArgs } from "../../../src/executor/claude-code.js";
 import { assertCliConfigTrusted, olderThan, parseVersion } from "../../../src/executor/cli-check.js";
 import { cliEnv } from "../../../src/executor/cli-env.js";
 import { codexArgs } from "../../../src/executor/codex.js";
-import { TOOL_SERVER_NAME } from "../../../src/executor/tool-bridge.js";
+import { TOOL_NAME_PREFIX } from "../../../src/executor/tool-bridge.js";
 
 describe("CLI provider config", () => {
   it("haiku-cli is built in: Claude Code on claude-haiku-4-5 under the CLI's own login", () => {
@@ -130,7 +130,7 @@ describe("CLI arguments", () => {
     expect(args).toContain("--no-session-persistence");
     expect(flagValue("--allowedTools")!.split(",").sort()).toEqual(
       ["edit_file", "finish", "read_file", "run_validation", "write_file"].map(
-        (t) => `mcp__${TOOL_SERVER_NAME}__${t}`,
+        (t) => `${TOOL_NAME_PREFIX}${t}`,
       ),
     );
     // Bare only when asked (a configured key): bare mode never reads the user's login.
