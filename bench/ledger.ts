@@ -15,9 +15,11 @@ import type { Config } from "../src/config/schema.js";
 import type { LedgerEntry, LedgerPhase } from "../src/core/ledger-entry.js";
 import { computeSavings } from "../src/core/savings.js";
 import { LEDGER_FILE, Ledger } from "../src/store/ledger.js";
+import { INDEX_DIR } from "../src/store/ledger-index.js";
 import { buildSavingsReport } from "../src/store/report.js";
 import { CLI } from "../test/e2e/harness.js";
-import { loadNow, runsOf } from "./reference.js";
+import { loadNow, MIN_RUNS, runsOf } from "./reference.js";
+import { round, timeMs as time } from "./stats.js";
 import type { Bench, BenchRow } from "./types.js";
 
 const run = promisify(execFile);
@@ -50,8 +52,6 @@ const config: Config = {
   defaults: { planner: "sonnet", executor: "haiku" },
 };
 
-const round = (n: number, digits = 2) => Number(n.toFixed(digits));
-
 /** A realistic mix: mostly executor calls with cache tokens, some planner records, 10 % another project. */
 function record(i: number): LedgerEntry {
   const phase = PHASES[i % PHASES.length]!;
@@ -73,38 +73,51 @@ function record(i: number): LedgerEntry {
   };
 }
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
-}
-
 async function appendRows(dir: string, quick: boolean): Promise<BenchRow[]> {
-  const n = quick ? 200 : 10_000;
+  const n = quick ? 200 : 5_000;
+  const runs = MIN_RUNS;
   const records = Array.from({ length: n }, (_, i) => record(i));
-  const appendAll = (ledger: Ledger) => async () => {
-    for (const r of records) await ledger.append(r);
+  const appendAll = (name: string, fsync: boolean) => () => {
+    const ledger = new Ledger(join(dir, name), { fsync });
+    return time(async () => {
+      for (const r of records) await ledger.append(r);
+    });
   };
-  // Warm up the code paths before either timed run.
-  await appendAll(new Ledger(join(dir, "warm.jsonl"), { fsync: false }))();
-  const plain = await time(appendAll(new Ledger(join(dir, "plain.jsonl"), { fsync: false })));
-  const synced = await time(appendAll(new Ledger(join(dir, "synced.jsonl"))));
+  // Warm up the code paths before any timed run.
+  await appendAll("warm.jsonl", false)();
+  const plain: number[] = [];
+  const synced: number[] = [];
+  // The two take turns, so a burst of load falls on both.
+  for (let i = 0; i < runs; i++) {
+    plain.push(await appendAll(`plain-${i}.jsonl`, false)());
+    synced.push(await appendAll(`synced-${i}.jsonl`, true)());
+  }
+  const load = loadNow();
+  const syncedRuns = runsOf(synced);
+  const plainRuns = runsOf(plain);
+  const rate = (ms: number) => Math.round(n / (ms / 1000));
+  const rates = runsOf(synced.map(rate), 0);
   return [
     {
       group: GROUP,
-      name: `append ${n.toLocaleString("en-US")} records, one fsynced write each`,
-      value: Math.round(n / (synced / 1000)),
+      name: `append ${n.toLocaleString("en-US")} records, one fsynced write each, median`,
+      value: rates.median,
       unit: "records/s",
-      note: `${round(synced)} ms total, ${round((synced / n) * 1000, 1)} µs per record`,
+      runs: rates,
+      load,
+      note: `${runs} runs of ${n.toLocaleString("en-US")} records, each into a new file; median ${syncedRuns.median} ms total, ${round((syncedRuns.median / n) * 1000, 1)} µs per record`,
     },
     {
       group: GROUP,
-      name: "fsync cost: fsynced append time vs the same appends without fsync",
-      value: round(synced),
+      name: "fsync cost: fsynced append time vs the same appends without fsync, median",
+      value: syncedRuns.median,
       unit: "ms",
-      reference: round(plain),
-      ratio: round(synced / plain),
-      note: `without fsync: ${Math.round(n / (plain / 1000))} records/s`,
+      runs: syncedRuns,
+      reference: plainRuns.median,
+      referenceRuns: plainRuns,
+      ratio: round(syncedRuns.median / plainRuns.median),
+      load,
+      note: `${runs} runs each, taking turns; without fsync: median ${rate(plainRuns.median)} records/s (min ${plainRuns.min} / max ${plainRuns.max} ms)`,
     },
   ];
 }
@@ -148,19 +161,27 @@ async function reportRows(root: string, quick: boolean): Promise<BenchRow[]> {
   const runs = quick ? 3 : 5;
 
   // The reference: what every report used to do, read the whole ledger and compute.
-  const fullRead = await time(async () => {
-    const read = await new Ledger(ledgerPath).read({ project: PROJECT });
-    computeSavings({
-      project: PROJECT,
-      entries: read.entries,
-      plannerModel: "claude-sonnet-4-5",
-      plannerPrice: { input_per_mtok: 3, output_per_mtok: 15 },
-      tasks,
-      warnings: read.warnings,
-    });
-  });
-  // No index yet: the first report splits the whole ledger once into per-project shards.
-  const rebuild = await time(report);
+  const fullRead = runsOf(
+    await timedRuns(MIN_RUNS, async () => {
+      const read = await new Ledger(ledgerPath).read({ project: PROJECT });
+      computeSavings({
+        project: PROJECT,
+        entries: read.entries,
+        plannerModel: "claude-sonnet-4-5",
+        plannerPrice: { input_per_mtok: 3, output_per_mtok: 15 },
+        tasks,
+        warnings: read.warnings,
+      });
+    }),
+  );
+  // No index yet: the first report splits the whole ledger once into per-project shards. Each run
+  // starts from no index, as after the index is lost.
+  const rebuilds: number[] = [];
+  for (let i = 0; i < MIN_RUNS; i++) {
+    await rm(join(dir, INDEX_DIR), { recursive: true, force: true });
+    rebuilds.push(await time(report));
+  }
+  const rebuild = runsOf(rebuilds);
   const steady = runsOf(await timedRuns(runs, report));
   // Appends keep the index current; a report then reads its shard and what the index lacks.
   const appended = quick ? 100 : 1_000;
@@ -168,8 +189,13 @@ async function reportRows(root: string, quick: boolean): Promise<BenchRow[]> {
   for (let i = n; i < n + appended; i++) await ledger.append(record(i));
   const afterAppends = runsOf(await timedRuns(runs, report));
   // Records the index never saw (a kill after the append, another writer): the report catches up.
-  await writeLedger(ledgerPath, n + appended, appended);
-  const catchUp = await time(report);
+  // Each run finds another batch the index lacks.
+  const catchUps: number[] = [];
+  for (let i = 0; i < MIN_RUNS; i++) {
+    await writeLedger(ledgerPath, n + appended * (i + 1), appended);
+    catchUps.push(await time(report));
+  }
+  const catchUp = runsOf(catchUps);
   const cli = runsOf(
     await timedRuns(runs, () =>
       run(process.execPath, [CLI, "report", "--project", PROJECT, "--json", "--root", root], {
@@ -187,27 +213,30 @@ async function reportRows(root: string, quick: boolean): Promise<BenchRow[]> {
       value: steady.median,
       unit: "ms",
       runs: steady,
-      reference: round(fullRead),
-      ratio: round(steady.median / fullRead),
+      reference: fullRead.median,
+      referenceRuns: fullRead,
+      ratio: round(steady.median / fullRead.median),
       goal: "ledger.report-1m",
       load,
-      note: `${size}; reference: reading the whole ledger and computing, as every report did before the index (1 run); after ${appended.toLocaleString("en-US")} more appends: median ${afterAppends.median} ms (max ${afterAppends.max}). A project holding most of the ledger still reads all its own records: its report grows with its size`,
+      note: `${size}; reference: reading the whole ledger and computing, as every report did before the index (median of ${fullRead.n}, min ${fullRead.min} / max ${fullRead.max} ms); after ${appended.toLocaleString("en-US")} more appends: median ${afterAppends.median} ms (max ${afterAppends.max}). A project holding most of the ledger still reads all its own records: its report grows with its size`,
     },
     {
       group: GROUP,
-      name: `first report with no index (split from the ${label}-record ledger), once`,
-      value: round(rebuild),
+      name: `first report with no index (split from the ${label}-record ledger), median`,
+      value: rebuild.median,
       unit: "ms",
+      runs: rebuild,
       load,
-      note: "paid once per ledger (or after the index is lost or stale), then appends keep it current",
+      note: "paid once per ledger (or after the index is lost or stale), then appends keep it current; each run starts with the index removed",
     },
     {
       group: GROUP,
-      name: `report after ${appended.toLocaleString("en-US")} records appended without an index update (the crash case), once`,
-      value: round(catchUp),
+      name: `report after ${appended.toLocaleString("en-US")} records appended without an index update (the crash case), median`,
+      value: catchUp.median,
       unit: "ms",
+      runs: catchUp,
       load,
-      note: "the index is behind the ledger; the report splits the missing records into their shards first",
+      note: "the index is behind the ledger; the report splits the missing records into their shards first; each run follows another such batch",
     },
     {
       group: GROUP,
