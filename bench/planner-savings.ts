@@ -13,6 +13,7 @@ import type { LedgerEntry } from "../src/core/ledger-entry.js";
 import { costOf } from "../src/core/pricing.js";
 import { computeSavings, type SessionTurn } from "../src/core/savings.js";
 import { HAIKU, SONNET } from "../test/unit/ledger/fixtures/prices.js";
+import { loadNow, MIN_RUNS, runsOf } from "./reference.js";
 import { round } from "./stats.js";
 import type { Bench, BenchRow } from "./types.js";
 
@@ -275,42 +276,70 @@ async function importRows(quick: boolean): Promise<BenchRow[]> {
     const dist = new URL("../dist/", import.meta.url).href;
     const rss = "Math.round(process.resourceUsage().maxRSS / 1024)";
     // Reference: the same node reading the same file through a stream and doing nothing with it.
-    const reference = child(
-      `import { createReadStream } from "node:fs";
-       await import(${JSON.stringify(`${dist}store/planner-usage.js`)});
-       const t = performance.now(); let n = 0;
-       for await (const c of createReadStream(${JSON.stringify(path)}, { highWaterMark: 1 << 20 })) n += c.length;
-       process.stdout.write(JSON.stringify({ ms: performance.now() - t, rssMb: ${rss} }));`,
-      {},
+    const stream = () =>
+      child(
+        `import { createReadStream } from "node:fs";
+         await import(${JSON.stringify(`${dist}store/planner-usage.js`)});
+         const t = performance.now(); let n = 0;
+         for await (const c of createReadStream(${JSON.stringify(path)}, { highWaterMark: 1 << 20 })) n += c.length;
+         process.stdout.write(JSON.stringify({ ms: performance.now() - t, rssMb: ${rss} }));`,
+        {},
+      );
+    // Each run imports into a new ledger, so every run imports every message.
+    const importInto = (ledgerPath: string) =>
+      child(
+        `const { importPlannerUsage } = await import(${JSON.stringify(`${dist}store/planner-usage.js`)});
+         const { Ledger } = await import(${JSON.stringify(`${dist}store/ledger.js`)});
+         const t = performance.now();
+         const r = await importPlannerUsage({ config: {}, env: process.env, ledger: new Ledger(${JSON.stringify(ledgerPath)}, { fsync: false }), session: { session: "${session}", projectDir: "${projectDir}" } });
+         process.stdout.write(JSON.stringify({ ms: performance.now() - t, rssMb: ${rss}, imported: r.imported }));`,
+        { CLAUDE_CONFIG_DIR: root },
+      );
+    const references: ReturnType<typeof child>[] = [];
+    const imports: ReturnType<typeof child>[] = [];
+    // The two take turns, so a burst of load falls on both.
+    for (let i = 0; i < MIN_RUNS; i++) {
+      references.push(stream());
+      imports.push(importInto(join(root, `ledger-${i}.jsonl`)));
+    }
+    const load = loadNow();
+    const timeRuns = runsOf(imports.map((r) => r.ms / 1000));
+    const timeRef = runsOf(references.map((r) => r.ms / 1000));
+    const rssRuns = runsOf(
+      imports.map((r) => r.rssMb),
+      0,
     );
-    const measured = child(
-      `const { importPlannerUsage } = await import(${JSON.stringify(`${dist}store/planner-usage.js`)});
-       const { Ledger } = await import(${JSON.stringify(`${dist}store/ledger.js`)});
-       const t = performance.now();
-       const r = await importPlannerUsage({ config: {}, env: process.env, ledger: new Ledger(${JSON.stringify(join(root, "ledger.jsonl"))}, { fsync: false }), session: { session: "${session}", projectDir: "${projectDir}" } });
-       process.stdout.write(JSON.stringify({ ms: performance.now() - t, rssMb: ${rss}, imported: r.imported }));`,
-      { CLAUDE_CONFIG_DIR: root },
+    const rssRef = runsOf(
+      references.map((r) => r.rssMb),
+      0,
     );
+    const importedCounts = [...new Set(imports.map((r) => r.imported))].join(", ");
     const mb = round(bytes / (1 << 20), 0);
     return [
       {
         group: "savings model",
-        name: `import a ${mb} MB Claude Code transcript: time`,
-        value: round(measured.ms / 1000, 2),
+        name: `import a ${mb} MB Claude Code transcript: time, median`,
+        value: timeRuns.median,
         unit: "s",
-        reference: round(reference.ms / 1000, 2),
-        ratio: round(measured.ms / reference.ms),
-        note: `reference: streaming the same file and discarding it; ${messages} planner messages, ${measured.imported} records imported`,
+        runs: timeRuns,
+        reference: timeRef.median,
+        referenceRuns: timeRef,
+        ratio: round(timeRuns.median / timeRef.median),
+        load,
+        note: `${MIN_RUNS} runs each, taking turns, each a fresh node; reference: streaming the same file and discarding it; ${messages} planner messages, ${importedCounts} records imported per run`,
       },
       {
         group: "savings model",
-        name: `import a ${mb} MB Claude Code transcript: peak RSS`,
-        value: measured.rssMb,
+        name: `import a ${mb} MB Claude Code transcript: peak RSS, median`,
+        value: rssRuns.median,
         unit: "MB",
-        reference: reference.rssMb,
-        ratio: round(measured.rssMb / reference.rssMb),
+        runs: rssRuns,
+        reference: rssRef.median,
+        referenceRuns: rssRef,
+        ratio: round(rssRuns.median / rssRef.median),
         goal: "savings-model.transcript-import-rss",
-        note: "whole child process; reference: the same modules loaded, the file streamed and discarded",
+        load,
+        note: "whole child process, same runs; reference: the same modules loaded, the file streamed and discarded",
       },
     ];
   } finally {
