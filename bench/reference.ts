@@ -5,7 +5,7 @@
  */
 import { loadavg } from "node:os";
 import { median } from "./stats.js";
-import type { Runs } from "./types.js";
+import type { BenchRow, Runs } from "./types.js";
 
 /** Runs below this many give no spread worth reporting. */
 export const MIN_RUNS = 3;
@@ -20,6 +20,17 @@ export function runsOf(samples: readonly number[], digits = 2): Runs {
     median: r(median([...samples])),
     max: r(Math.max(...samples)),
   };
+}
+
+/** Units of a timed figure: a row in one of these must carry its runs. */
+const TIMED_UNITS = new Set(["ms", "s", "µs", "records/s"]);
+
+/**
+ * The rows of a full run that are timed but carry no spread, by name: a single run of a timed
+ * figure says nothing about the machine's noise, so the suite refuses it.
+ */
+export function singleRunTimedRows(rows: readonly BenchRow[]): string[] {
+  return rows.filter((r) => TIMED_UNITS.has(r.unit) && !r.runs).map((r) => `${r.group}: ${r.name}`);
 }
 
 /** 1-minute load average, so a reader can tell a busy machine from a slow server. */

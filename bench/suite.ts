@@ -4,6 +4,7 @@ import { benchCliOverhead } from "./cli-overhead.js";
 import { benchDispatch } from "./dispatch.js";
 import { benchLedger } from "./ledger.js";
 import { benchPlannerSavings } from "./planner-savings.js";
+import { MIN_RUNS, singleRunTimedRows } from "./reference.js";
 import { benchServer } from "./server.js";
 import { benchTasksScale } from "./tasks-scale.js";
 import type { Bench, BenchOptions, BenchRow } from "./types.js";
@@ -34,7 +35,10 @@ export interface SuiteRun {
   durationMs: number;
 }
 
-/** Runs every bench in sequence (never in parallel: they time things); a failing bench does not stop the rest. */
+/**
+ * Runs every bench in sequence (never in parallel: they time things); a failing bench does not stop
+ * the rest. In a full run, a bench whose timed rows lack their runs fails.
+ */
 export async function runSuite(
   opts: BenchOptions & { only?: string },
   onBench?: (name: string, rows: BenchRow[] | Error, ms: number) => void,
@@ -50,6 +54,9 @@ export async function runSuite(
     const start = performance.now();
     try {
       const got = await bench(opts);
+      const single = opts.quick ? [] : singleRunTimedRows(got);
+      if (single.length)
+        throw new Error(`timed rows without min / median / max over ${MIN_RUNS} runs: ${single.join("; ")}`);
       rows.push(...got);
       onBench?.(name, got, performance.now() - start);
     } catch (err) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { evaluateGoals, GOALS, goalSummary } from "../../../bench/goals.js";
-import { referenceProblem, runsOf } from "../../../bench/reference.js";
+import { referenceProblem, runsOf, singleRunTimedRows } from "../../../bench/reference.js";
 import type { BenchRow } from "../../../bench/types.js";
 import { overheadRow } from "../../../bench/validation.js";
 
@@ -32,6 +32,16 @@ describe("reference sanity check", () => {
 
   it("refuses a timed figure of fewer than 3 runs", () => {
     expect(() => runsOf([1, 2])).toThrow(/at least 3 runs/);
+  });
+
+  it("names the timed rows that carry no runs, and only those", () => {
+    const rows: BenchRow[] = [
+      { group: "g", name: "once", value: 5, unit: "ms" },
+      { group: "g", name: "spread", value: 5, unit: "ms", runs: runsOf([4, 5, 6]) },
+      { group: "g", name: "rate", value: 900, unit: "records/s" },
+      { group: "g", name: "size", value: 40, unit: "tokens" },
+    ];
+    expect(singleRunTimedRows(rows)).toEqual(["g: once", "g: rate"]);
   });
 });
 
