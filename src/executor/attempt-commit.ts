@@ -18,6 +18,7 @@ import {
   git,
   splitNul,
 } from "./git.js";
+import { gitSequence } from "./git-sequence.js";
 import type { WorktreeInfo } from "./worktree.js";
 
 export interface ChangedFile {
@@ -51,49 +52,56 @@ async function commitEverything(wt: WorktreeInfo, message: string): Promise<stri
 
 /** `git add --all` and a commit as delegate-mcp; nothing to commit is not an error. */
 async function stageAndCommit(wt: WorktreeInfo, message: string): Promise<void> {
+  assertMessage(message);
+  await git(wt.path, ["add", "--all"]);
+  const commit = await git(wt.path, COMMIT, { input: message, env: DELEGATE_IDENTITY, okExitCodes: [0, 1] });
+  assertCommitted(commit.exitCode, commit.stdout + commit.stderr);
+}
+
+const COMMIT = ["commit", "--quiet", "--no-verify", "--no-gpg-sign", "--file=-"];
+
+function assertMessage(message: string): void {
   if (typeof message !== "string" || message.trim() === "") {
     throw new UserError("commit message is empty; give one.", "message");
   }
-  await git(wt.path, ["add", "--all"]);
-  const commit = await git(wt.path, ["commit", "--quiet", "--no-verify", "--no-gpg-sign", "--file=-"], {
-    input: message,
-    env: DELEGATE_IDENTITY,
-    okExitCodes: [0, 1],
-  });
-  if (commit.exitCode !== 0 && !/nothing (added )?to commit/.test(commit.stdout + commit.stderr)) {
-    throw new GitError(["commit"], commit.exitCode, commit.stderr);
+}
+
+/** A commit's exit code 1 is an answer only when git says there was nothing to commit. */
+function assertCommitted(exitCode: number, output: string): void {
+  if (exitCode !== 0 && !/nothing (added )?to commit/.test(output)) {
+    throw new GitError(COMMIT, exitCode, output);
   }
 }
 
 /**
  * Commit everything the attempt changed and list the change against the base: the dispatcher's
- * hot path, so in three git processes (add, commit, show) where changedFiles + commitAll take
- * nine. `git show` prints HEAD, its parents and its own numstat at once; when HEAD's one parent is
- * the base (the usual case) that numstat is the change against the base. Otherwise (nothing was
- * committed, or a CLI executor made commits of its own) HEAD tells which, and a diff against the
- * base lists the files. Files come as in changedFiles, without a status (no caller needs one).
- * `head` is null when nothing changed.
+ * hot path, so one child process of the server (git-sequence.ts: add, commit, show in one sh)
+ * where changedFiles + commitAll take nine. `git show` prints HEAD, its parents and its own
+ * numstat at once; when HEAD's one parent is the base (the usual case) that numstat is the change
+ * against the base. Otherwise (nothing was committed, or a CLI executor made commits of its own)
+ * HEAD tells which, and a diff against the base lists the files. Files come as in changedFiles,
+ * without a status (no caller needs one). `head` is null when nothing changed.
  */
 export async function commitAndList(
   wt: WorktreeInfo,
   message: string,
 ): Promise<{ head: string | null; files: Omit<ChangedFile, "status">[] }> {
   assertRef(wt.base, "base");
-  await stageAndCommit(wt, message);
-  const shown = splitNul(
-    (
-      await git(wt.path, [
-        "show",
-        "--format=%H %P",
-        "--numstat",
-        "--no-renames",
-        "-z",
-        ...DIFF_HARDENING,
-        "HEAD",
-        "--",
-      ])
-    ).stdout,
+  assertMessage(message);
+  const ran = await gitSequence(
+    wt.path,
+    [
+      { args: ["add", "--all"] },
+      { args: COMMIT, okExitCodes: [0, 1], stdin: true },
+      {
+        args: ["show", "--format=%H %P", "--numstat", "--no-renames", "-z", ...DIFF_HARDENING, "HEAD", "--"],
+      },
+    ],
+    { input: message, env: DELEGATE_IDENTITY },
   );
+  // The commit's own output went to the sequence's stderr.
+  assertCommitted(ran.exitCodes[1]!, ran.stderr);
+  const shown = splitNul(ran.stdout);
   // With -z: "<HEAD> <parents>", then the numstat records, the first after a newline.
   const [head = "", ...parents] = (shown.shift() ?? "").trim().split(" ");
   if (head === wt.base) return { head: null, files: [] };

@@ -32,7 +32,7 @@ import { simpleGit } from "simple-git";
 import { UserError } from "../core/errors.js";
 
 /** Config that keeps git from running commands the repository or the user's config name. */
-const HARDENING: readonly string[] = [
+export const HARDENING: readonly string[] = [
   "--no-pager",
   "--literal-pathspecs",
   "-c",
@@ -88,8 +88,8 @@ const DROPPED_VARS = new Set(["EDITOR", "VISUAL", "PAGER", "SSH_ASKPASS", "PREFI
 /** Inherited config-file locations: simple-git treats them as unsafe unless told otherwise. */
 const CONFIG_PATH_VARS = ["GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM"];
 
-const DEFAULT_TIMEOUT_MS = 120_000;
-const STDERR_KEEP_BYTES = 64 * 1024;
+export const DEFAULT_TIMEOUT_MS = 120_000;
+export const STDERR_KEEP_BYTES = 64 * 1024;
 
 export interface GitRunOptions {
   /** Written to git's stdin (otherwise stdin is closed). */
@@ -158,7 +158,7 @@ export function printsAnswer(args: readonly string[]): boolean {
 }
 
 /** A call's own arguments start with a subcommand: global options (-c, --config-env, --exec-path) are HARDENING's alone. */
-function assertSubcommand(args: readonly string[]): void {
+export function assertSubcommand(args: readonly string[]): void {
   const sub = args[0];
   if (sub === undefined || !/^[a-z][a-z0-9-]*$/.test(sub) || sub === "config") {
     throw new Error(
@@ -286,7 +286,8 @@ function directGit(cwd: string, args: readonly string[], opts: GitRunOptions): P
   });
 }
 
-function gitEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
+/** The environment of every git the server runs: inherited, minus what could redirect or prompt. */
+export function gitEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (name.toUpperCase().startsWith("GIT_") && !INHERITED_GIT_VARS.has(name)) continue;
