@@ -125,7 +125,6 @@ export async function preloadProvider(model: ResolvedModel): Promise<void> {
   await (model.provider === "anthropic" ? loadAnthropic() : loadOpenAI());
 }
 
-
 /**
  * A ChatModel for `model`, loading its SDK now. A missing key rejects with UserError. Calls reject
  * with ProviderError only; an abort through the request's signal is a ProviderError of kind
