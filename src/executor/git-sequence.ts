@@ -2,19 +2,19 @@
  * Several git commands in one child process of the server: the dispatcher's hot path (stage,
  * commit, show) in one `sh`, where git() would start three.
  *
- * Why not git() per command: libuv starts every child by forking the whole node process. That
- * fork blocks the server's main thread until the child has exec'd: 7–13 ms per child on an idle
- * 2-core machine, about 30 ms when the machine is busy (profiled in parallel dispatch, where it
- * was the largest part of the server's own time). sh's children are forks of a small process
- * instead. simple-git runs one git per call, so it cannot do this either;
- * test/unit/executor/git-sequence.test.ts shows the one child.
+ * Why not git() per command: libuv starts every child by forking the whole node process, and the
+ * forking thread waits until the child has exec'd: 7–13 ms per child on an idle 2-core machine,
+ * about 30 ms when the machine is busy (profiled in parallel dispatch, where it was the largest
+ * part of the server's own time). sh's children are forks of a small process instead. The one fork
+ * runs on child-thread.ts's worker, as git()'s do. simple-git runs one git per call, so it cannot
+ * do this either; test/unit/executor/git-sequence.test.ts shows the one child.
  *
  * Each step runs as `git <hardening> <args>` with git()'s environment; the arguments reach sh as
  * single-quoted words, and every step's arguments are checked as git() checks them. Steps run in
  * order and the sequence stops at the first exit code its step does not accept.
  */
-import { spawn } from "node:child_process";
 import { UserError } from "../core/errors.js";
+import { runChild } from "./child-thread.js";
 import {
   assertSubcommand,
   DEFAULT_TIMEOUT_MS,
@@ -84,77 +84,55 @@ export function gitSequence(
       if (!Number.isInteger(code) || code < 0 || code > 255) throw new Error(`exit code ${code} is not one`);
     }
   }
+  return runSequence(cwd, steps, opts);
+}
+
+async function runSequence(
+  cwd: string,
+  steps: readonly GitStep[],
+  opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number },
+): Promise<GitSequenceOutput> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  return new Promise((resolve, reject) => {
-    // Its own process group, so a timeout ends sh and the git it is waiting on together.
-    const child = spawn("/bin/sh", ["-c", scriptOf(steps), "sh", ...HARDENING], {
-      cwd,
-      env: gitEnv(opts.env),
-      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-      detached: true,
-      windowsHide: true,
-    });
-    const out: Buffer[] = [];
-    let stdoutBytes = 0;
-    const errChunks: Buffer[] = [];
-    let errBytes = 0;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, "SIGKILL");
-        } catch {
-          child.kill("SIGKILL");
-        }
-      }
-    }, timeoutMs);
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out.push(chunk);
-      stdoutBytes += chunk.length;
-    });
-    child.stderr!.on("data", (chunk: Buffer) => {
-      if (errBytes < STDERR_KEEP_BYTES) {
-        errChunks.push(chunk);
-        errBytes += chunk.length;
-      }
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const marked = Buffer.concat(errChunks).toString("utf8");
-      const exitCodes: number[] = [];
-      const stderr = marked.replace(MARKED, (_m, _i: string, c: string) => {
-        exitCodes.push(Number(c));
-        return "";
-      });
-      if (timedOut) {
-        const running = steps[exitCodes.length]?.args ?? [];
-        reject(new GitError(running, code, stderr, `timed out after ${timeoutMs} ms`));
-        return;
-      }
-      // Which step ended the sequence, and with what: an earlier one whose code it did not accept
-      // (sh then exits STEP_FAILED right after that step's mark), or the last.
-      const i = exitCodes.length - 1;
-      const stopped =
-        code === STEP_FAILED && i >= 0 && i < steps.length - 1 && !okFor(steps[i]!, exitCodes[i]!);
-      const [step, stepCode] = stopped ? [steps[i]!, exitCodes[i]!] : [steps.at(-1)!, code];
-      if (stepCode === NOT_FOUND && /git: (command )?not found/.test(stderr)) {
-        reject(new UserError("git is not installed or not on PATH; install git to dispatch tasks."));
-        return;
-      }
-      if (stopped || stepCode === null || !okFor(step, stepCode)) {
-        reject(new GitError(step.args, stepCode, stderr));
-        return;
-      }
-      exitCodes.push(stepCode);
-      const raw = Buffer.concat(out);
-      resolve({ stdout: raw.toString("utf8"), raw, stderr, exitCode: stepCode, stdoutBytes, exitCodes });
-    });
-    if (opts.input !== undefined && child.stdin) {
-      // A step may exit before reading all input; that is reported by its exit code.
-      child.stdin.on("error", () => {});
-      child.stdin.end(opts.input);
-    }
+  // Its own process group, so a timeout ends sh and the git it is waiting on together.
+  const ran = await runChild({
+    file: "/bin/sh",
+    args: ["-c", scriptOf(steps), "sh", ...HARDENING],
+    cwd,
+    env: gitEnv(opts.env),
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    timeoutMs,
+    maxStdoutBytes: Number.POSITIVE_INFINITY,
+    maxStderrBytes: STDERR_KEEP_BYTES,
+    group: true,
   });
+  if (ran.error)
+    throw new GitError(steps[0]!.args, null, "", `could not run sh in ${cwd}: ${ran.error.message}`);
+  const code = ran.code;
+  const exitCodes: number[] = [];
+  const stderr = ran.stderr.toString("utf8").replace(MARKED, (_m, _i: string, c: string) => {
+    exitCodes.push(Number(c));
+    return "";
+  });
+  if (ran.timedOut) {
+    const running = steps[exitCodes.length]?.args ?? [];
+    throw new GitError(running, code, stderr, `timed out after ${timeoutMs} ms`);
+  }
+  // Which step ended the sequence, and with what: an earlier one whose code it did not accept
+  // (sh then exits STEP_FAILED right after that step's mark), or the last.
+  const i = exitCodes.length - 1;
+  const stopped = code === STEP_FAILED && i >= 0 && i < steps.length - 1 && !okFor(steps[i]!, exitCodes[i]!);
+  const [step, stepCode] = stopped ? [steps[i]!, exitCodes[i]!] : [steps.at(-1)!, code];
+  if (stepCode === NOT_FOUND && /git: (command )?not found/.test(stderr)) {
+    throw new UserError("git is not installed or not on PATH; install git to dispatch tasks.");
+  }
+  if (stopped || stepCode === null || !okFor(step, stepCode)) throw new GitError(step.args, stepCode, stderr);
+  exitCodes.push(stepCode);
+  return {
+    stdout: ran.stdout.toString("utf8"),
+    raw: ran.stdout,
+    stderr,
+    exitCode: stepCode,
+    stdoutBytes: ran.stdoutBytes,
+    exitCodes,
+  };
 }

@@ -23,13 +23,16 @@
  *   commit, apply, update-index, worktree add/remove, an empty diff) print nothing, and this wait
  *   was most of a dispatch's own overhead. So simple-git runs the queries that always print their
  *   answer (`PRINTS_ANSWER`), and every other call runs direct.
+ * A fourth, several commands in one child process, is git-sequence.ts. Both start their child
+ * from a worker thread (child-thread.ts): a fork from the main thread holds up every request and
+ * model answer until the child has exec'd.
  *
  * Left enabled on purpose: clean/smudge filters and merge drivers the user configured (git-lfs
  * needs them; they only transform content the user asked git to transform).
  */
-import { spawn } from "node:child_process";
 import { simpleGit } from "simple-git";
 import { UserError } from "../core/errors.js";
+import { runChild } from "./child-thread.js";
 
 /** Config that keeps git from running commands the repository or the user's config name. */
 export const HARDENING: readonly string[] = [
@@ -220,70 +223,38 @@ function keepHead(bytes: Buffer, max: number): Buffer {
   return bytes.length > max ? bytes.subarray(0, max) : bytes;
 }
 
-/** `git` on a child process of our own, for the jobs simple-git cannot do (see the header). */
-function directGit(cwd: string, args: readonly string[], opts: GitRunOptions): Promise<GitOutput> {
+/**
+ * `git` on a child process of our own, for the jobs simple-git cannot do (see the header), started
+ * from a worker thread so the fork does not hold up the main thread (child-thread.ts).
+ */
+async function directGit(cwd: string, args: readonly string[], opts: GitRunOptions): Promise<GitOutput> {
   const okExitCodes = opts.okExitCodes ?? [0];
-  const maxStdout = opts.maxStdoutBytes ?? Number.POSITIVE_INFINITY;
-  return new Promise((resolve, reject) => {
-    const child = spawn("git", [...HARDENING, ...args], {
-      cwd,
-      env: gitEnv(opts.env),
-      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-      windowsHide: true,
-    });
-    const kept: Buffer[] = [];
-    let keptBytes = 0;
-    let stdoutBytes = 0;
-    const errChunks: Buffer[] = [];
-    let errBytes = 0;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-
-    child.stdout!.on("data", (chunk: Buffer) => {
-      stdoutBytes += chunk.length;
-      if (keptBytes < maxStdout) {
-        const part = keptBytes + chunk.length > maxStdout ? chunk.subarray(0, maxStdout - keptBytes) : chunk;
-        kept.push(part);
-        keptBytes += part.length;
-      }
-    });
-    child.stderr!.on("data", (chunk: Buffer) => {
-      if (errBytes < STDERR_KEEP_BYTES) {
-        errChunks.push(chunk);
-        errBytes += chunk.length;
-      }
-    });
-    child.on("error", (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (err.code === "ENOENT") {
-        reject(new UserError("git is not installed or not on PATH; install git to dispatch tasks."));
-      } else reject(err);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const stderr = Buffer.concat(errChunks).toString("utf8");
-      if (timedOut) {
-        reject(
-          new GitError(args, code, stderr, `timed out after ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`),
-        );
-        return;
-      }
-      if (code === null || !okExitCodes.includes(code)) {
-        reject(new GitError(args, code, stderr));
-        return;
-      }
-      const raw = Buffer.concat(kept);
-      resolve({ stdout: raw.toString("utf8"), raw, stderr, exitCode: code, stdoutBytes });
-    });
-    if (opts.input !== undefined && child.stdin) {
-      // git may exit before reading all input (e.g. on a bad argument); that is reported by its exit code.
-      child.stdin.on("error", () => {});
-      child.stdin.end(opts.input);
-    }
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const ran = await runChild({
+    file: "git",
+    args: [...HARDENING, ...args],
+    cwd,
+    env: gitEnv(opts.env),
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    timeoutMs,
+    maxStdoutBytes: opts.maxStdoutBytes ?? Number.POSITIVE_INFINITY,
+    maxStderrBytes: STDERR_KEEP_BYTES,
   });
+  if (ran.error) {
+    if (ran.error.code === "ENOENT")
+      throw new UserError("git is not installed or not on PATH; install git to dispatch tasks.");
+    throw new GitError(args, null, "", `could not run git in ${cwd}: ${ran.error.message}`);
+  }
+  const stderr = ran.stderr.toString("utf8");
+  if (ran.timedOut) throw new GitError(args, ran.code, stderr, `timed out after ${timeoutMs} ms`);
+  if (ran.code === null || !okExitCodes.includes(ran.code)) throw new GitError(args, ran.code, stderr);
+  return {
+    stdout: ran.stdout.toString("utf8"),
+    raw: ran.stdout,
+    stderr,
+    exitCode: ran.code,
+    stdoutBytes: ran.stdoutBytes,
+  };
 }
 
 /** The environment of every git the server runs: inherited, minus what could redirect or prompt. */

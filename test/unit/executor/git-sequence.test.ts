@@ -3,11 +3,12 @@
  * same hardening and environment as git(), the arguments exactly as given, the first failing step
  * named, and, the reason it exists, one child of the server where git() starts one per command.
  */
-import { ChildProcess, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../src/core/errors.js";
+import { onChildStart } from "../../../src/executor/child-thread.js";
 import { GitError, git } from "../../../src/executor/git.js";
 import { gitSequence } from "../../../src/executor/git-sequence.js";
 import { committedRepo, gitSandbox } from "./git-sandbox.js";
@@ -39,23 +40,15 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-/** ChildProcess's own start method (untyped in @types/node): every spawn and exec goes through it. */
-const proto = ChildProcess.prototype as unknown as {
-  spawn: (this: ChildProcess, options: { file: string }) => unknown;
-};
-
-/** Child processes this process starts while `fn` runs. */
+/** Child processes started (through child-thread.ts, the one place git's children start) while `fn` runs. */
 async function childrenDuring(fn: () => Promise<unknown>): Promise<string[]> {
   const started: string[] = [];
-  const spawn = proto.spawn;
-  proto.spawn = function (options) {
-    started.push(options.file);
-    return spawn.call(this, options);
-  };
+  const listener = (file: string) => started.push(file);
+  onChildStart.add(listener);
   try {
     await fn();
   } finally {
-    proto.spawn = spawn;
+    onChildStart.delete(listener);
   }
   return started;
 }
